@@ -1,0 +1,210 @@
+// The one place the environment is read: every setting is parsed, typed and
+// validated here so a bad value stops the process at start-up, not mid-request.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface Config {
+  host: string;
+  port: number;
+  nodeEnv: NodeEnv;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  dbPoolMax: number;
+  redisUrl: string | undefined;
+  redisRequired: boolean;
+  logLevel: LogLevel;
+  /** false, a hop count, or a list of trusted proxy addresses/CIDRs. */
+  trustProxy: false | number | string[];
+  maxRequestSize: number;
+  corsOrigins: string[];
+  legacyApi: 'redirect' | 'gone';
+  shutdownGraceMs: number;
+  healthCheckTimeoutMs: number;
+  auth: AuthConfig;
+  rateLimits: RateLimitConfig;
+}
+
+export interface AuthConfig {
+  argon2MemoryKib: number;
+  argon2TimeCost: number;
+  argon2Parallelism: number;
+  sessionIdleTtlMs: number;
+  sessionAbsoluteTtlMs: number;
+}
+
+export interface RateLimitConfig {
+  loginPerAccountIp: number;
+  loginPerAccountIpWindowS: number;
+  loginPerIp: number;
+  loginPerIpWindowS: number;
+  apiPerIpPerMinute: number;
+}
+
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number from ${min} to ${max} (got "${raw}")`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be from ${min} to ${max} (got ${value})`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got "${raw}")`);
+  }
+  return raw as T;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (['true', '1', 'yes'].includes(raw.toLowerCase())) return true;
+  if (['false', '0', 'no'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(name, `must be true or false (got "${raw}")`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be a URL starting with ${protocols.join(' or ')}`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must be a URL starting with ${protocols.join(' or ')} (got ${parsed.protocol})`);
+  }
+  return raw;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2 };
+
+function byteSize(env: Env, name: string, fallback: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(raw);
+  const unit = match?.[2]?.toLowerCase() ?? '';
+  if (!match || !(unit in SIZE_UNITS)) {
+    throw new ConfigError(name, `must be a size in bytes, optionally with kb or mb (got "${raw}")`);
+  }
+  const bytes = Number(match[1]) * (SIZE_UNITS[unit] as number);
+  if (bytes < 1024 || bytes > 1024 ** 3) throw new ConfigError(name, 'must be from 1kb to 1024mb');
+  return bytes;
+}
+
+function trustProxy(env: Env): false | number | string[] {
+  const raw = read(env, 'TRUST_PROXY');
+  if (raw === undefined || raw === 'false' || raw === '0') return false;
+  if (/^\d+$/.test(raw)) return integer(env, 'TRUST_PROXY', 0, 0, 10);
+  const entries = raw.split(',').map((part) => part.trim());
+  const addressOrCidr = /^[0-9a-fA-F.:]+(\/\d{1,3})?$/;
+  const bad = entries.find((entry) => !addressOrCidr.test(entry));
+  if (bad !== undefined) {
+    throw new ConfigError('TRUST_PROXY', `must be false, a hop count, or a comma-separated list of IPs/CIDRs (bad entry "${bad}")`);
+  }
+  return entries;
+}
+
+function corsOrigins(env: Env, nodeEnv: NodeEnv): string[] {
+  const raw = read(env, 'CORS_ORIGINS');
+  if (raw === undefined) return [];
+  const origins = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    if (origin === '*') {
+      if (nodeEnv === 'production') throw new ConfigError('CORS_ORIGINS', 'must not contain * in production; list exact origins');
+      throw new ConfigError('CORS_ORIGINS', 'must list exact origins; * is not accepted because credentials are allowed');
+    }
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new ConfigError('CORS_ORIGINS', `must be comma-separated origins like https://app.example.com (bad entry "${origin}")`);
+    }
+    if (parsed.origin !== origin) {
+      throw new ConfigError(
+        'CORS_ORIGINS',
+        `entries must be bare origins without path or trailing slash (bad entry "${origin}", use "${parsed.origin}")`,
+      );
+    }
+  }
+  return origins;
+}
+
+/** Reads `.env` (if present) under the real environment, which always wins. */
+export function environmentWithDotEnv(env: Env = process.env, dotEnvPath = resolve('.env')): Env {
+  if (!existsSync(dotEnvPath)) return env;
+  return { ...parseEnv(readFileSync(dotEnvPath, 'utf8')), ...env };
+}
+
+export function loadConfig(env: Env = environmentWithDotEnv()): Config {
+  const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const minute = 60_000;
+  const day = 24 * 60 * minute;
+  return {
+    host: read(env, 'HOST') ?? '127.0.0.1',
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    nodeEnv,
+    dataDir: resolve(read(env, 'DATA_DIR') ?? './data'),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 500),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisRequired: boolean(env, 'REDIS_REQUIRED', false),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    trustProxy: trustProxy(env),
+    maxRequestSize: byteSize(env, 'MAX_REQUEST_SIZE', 1024 * 1024),
+    corsOrigins: corsOrigins(env, nodeEnv),
+    legacyApi: oneOf(env, 'LEGACY_API', ['redirect', 'gone'] as const, 'redirect'),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100, 600_000),
+    healthCheckTimeoutMs: integer(env, 'HEALTH_CHECK_TIMEOUT_MS', 1000, 50, 30_000),
+    auth: {
+      // OWASP's floor for Argon2id; configurable upward only.
+      argon2MemoryKib: integer(env, 'ARGON2_MEMORY_KIB', 19_456, 19_456, 4 * 1024 * 1024),
+      argon2TimeCost: integer(env, 'ARGON2_TIME_COST', 2, 2, 20),
+      argon2Parallelism: integer(env, 'ARGON2_PARALLELISM', 1, 1, 16),
+      sessionIdleTtlMs: integer(env, 'SESSION_IDLE_TTL_MINUTES', 7 * 24 * 60, 5, 365 * 24 * 60) * minute,
+      sessionAbsoluteTtlMs: integer(env, 'SESSION_ABSOLUTE_TTL_DAYS', 30, 1, 365) * day,
+    },
+    rateLimits: {
+      loginPerAccountIp: integer(env, 'LOGIN_FAILURES_PER_ACCOUNT_IP', 5, 1, 1000),
+      loginPerAccountIpWindowS: integer(env, 'LOGIN_FAILURE_WINDOW_SECONDS', 15 * 60, 1, 86_400),
+      loginPerIp: integer(env, 'LOGIN_FAILURES_PER_IP_PER_HOUR', 100, 1, 100_000),
+      loginPerIpWindowS: 3600,
+      apiPerIpPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    },
+  };
+}
+
+/** DATABASE_URL / REDIS_URL with the password removed, for logs. */
+export function redactUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const parsed = new URL(value);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}

@@ -1,0 +1,28 @@
+// OpenAPI document of the /api/v1 routes only, and the docs page that renders it.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+
+export const API_PREFIX = '/api/v1';
+
+export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Rampart API', version: '1.0.0', description: 'Production-hardened backend service' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          cookie: { type: 'apiKey', in: 'cookie', name: '__Host-rampart_session' },
+        },
+      },
+    },
+    // Operational routes (/health, /metrics, docs assets) are not part of the API contract.
+    transform: ({ schema, url }) => ({
+      schema: url.startsWith(`${API_PREFIX}/`) && !url.startsWith(`${API_PREFIX}/docs`) ? schema : { ...schema, hide: true },
+      url,
+    }),
+  });
+  await app.register(swaggerUi, { routePrefix: `${API_PREFIX}/docs`, staticCSP: true });
+  app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
+}

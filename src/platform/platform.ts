@@ -1,0 +1,88 @@
+// Starts and stops the shared infrastructure every role needs: the DATA_DIR lock,
+// the database (migrated), Redis when configured, and the readiness registry.
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { type Config, redactUrl } from '../config.ts';
+import { type Database, openDatabase } from './db/database.ts';
+import { lockDataDir, type ReleaseLock } from './db/lock.ts';
+import { type DatabaseCapabilities, detectCapabilities, runMigrations } from './db/migrate.ts';
+import { ReadinessRegistry } from './health.ts';
+import { createRedis, waitForRedis } from './redis.ts';
+
+export interface Platform {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly db: Database;
+  readonly redis: Redis | undefined;
+  readonly readiness: ReadinessRegistry;
+  readonly capabilities: DatabaseCapabilities;
+  /** Closes Redis, the database and the lock, in that order. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface StartPlatformOptions {
+  /** Embedded shape only: keep the database in memory (tests); no DATA_DIR lock is taken. */
+  inMemory?: boolean;
+  /** Apply pending migrations (every role but `worker` does). */
+  migrate?: boolean;
+}
+
+export async function startPlatform(config: Config, logger: Logger, options: StartPlatformOptions = {}): Promise<Platform> {
+  const embedded = config.databaseUrl === undefined;
+  let releaseLock: ReleaseLock | undefined;
+  if (embedded && !options.inMemory) {
+    releaseLock = await lockDataDir(config.dataDir, (error) => {
+      // Someone else took DATA_DIR from under us: continuing would corrupt it.
+      logger.fatal({ err: error }, 'lost the DATA_DIR lock; exiting');
+      process.exit(1);
+    });
+  }
+  let db: Database | undefined;
+  try {
+    logger.info(
+      { shape: embedded ? 'embedded' : 'scale', database: embedded ? config.dataDir : redactUrl(config.databaseUrl) },
+      'opening database',
+    );
+    db = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: embedded && !options.inMemory ? config.dataDir : undefined,
+      poolMax: config.dbPoolMax,
+      logger,
+    });
+    if (options.migrate ?? true) await runMigrations(db);
+    const capabilities = await detectCapabilities(db);
+    if (!capabilities.vector) logger.warn('the vector extension is not available: knowledge search runs lexical-only');
+    const redis = config.redisUrl ? createRedis(config.redisUrl, logger) : undefined;
+    // Redis is optional at start: a dead one is reported by readiness, not fatal.
+    if (redis && !(await waitForRedis(redis, 2_000))) logger.warn('redis not reachable at start-up; continuing without it');
+    const readiness = new ReadinessRegistry(config.healthCheckTimeoutMs, (name, error) =>
+      logger.warn({ err: error, component: name }, 'readiness check failed'),
+    );
+    const database = db;
+    readiness.register({ name: 'database', critical: true, check: () => database.ping() });
+    if (redis) {
+      readiness.register({ name: 'redis', critical: config.redisRequired, check: async () => void (await redis.ping()) });
+    }
+    let stopped: Promise<void> | undefined;
+    return {
+      config,
+      logger,
+      db,
+      redis,
+      readiness,
+      capabilities,
+      stop() {
+        stopped ??= (async () => {
+          if (redis) redis.disconnect();
+          await database.close();
+          await releaseLock?.();
+        })();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await db?.close().catch(() => {});
+    await releaseLock?.().catch(() => {});
+    throw error;
+  }
+}

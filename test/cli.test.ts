@@ -1,0 +1,95 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, type RunningProcess, runCli, startCli, waitForHttp } from './helpers/processes.ts';
+import { createTestDatabase, scaleUrls } from './helpers/shapes.ts';
+
+const running: RunningProcess[] = [];
+afterEach(async () => {
+  for (const process of running.splice(0)) {
+    process.child.kill('SIGKILL');
+    await process.exited;
+  }
+});
+
+function dataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'rampart-cli-'));
+}
+
+describe('rampart CLI', () => {
+  it('prints help for the program and for each command', async () => {
+    const general = await runCli(['--help'], {});
+    expect(general.code).toBe(0);
+    for (const command of ['serve', 'worker', 'migrate', 'user create']) expect(general.output).toContain(command);
+    const userHelp = await runCli(['user', 'create', '--help'], {});
+    expect(userHelp.code).toBe(0);
+    expect(userHelp.output).toContain('--admin');
+    const unknown = await runCli(['explode'], {});
+    expect(unknown.code).toBe(2);
+  });
+
+  it('refuses a bad setting with a message naming the variable', async () => {
+    const result = await runCli(['serve'], { PORT: 'abc', DATA_DIR: dataDir() });
+    expect(result.code).toBe(1);
+    expect(result.output.trim()).toBe('Invalid configuration: PORT must be a whole number from 0 to 65535 (got "abc")');
+  });
+
+  it('serves the embedded shape, refuses a second process on the same DATA_DIR, and stops cleanly on SIGTERM', async () => {
+    const dir = dataDir();
+    const port = await freePort();
+    const first = startCli(['serve'], { PORT: String(port), DATA_DIR: dir, LOG_LEVEL: 'info' });
+    running.push(first);
+    const ready = await waitForHttp(`http://127.0.0.1:${port}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(ready.headers.get('x-request-id')).toBeTruthy();
+    expect(((await ready.json()) as { status: string }).status).toBe('ready');
+
+    const second = await runCli(['serve'], { PORT: String(await freePort()), DATA_DIR: dir });
+    expect(second.code).not.toBe(0);
+    expect(second.output).toContain('is locked by another Rampart process');
+    expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toContain('shutdown complete');
+
+    // The lock went with the process: the same DATA_DIR starts again, data intact.
+    const again = startCli(['serve'], { PORT: String(port), DATA_DIR: dir });
+    running.push(again);
+    expect((await waitForHttp(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+  });
+
+  it('exits non-zero when a pending migration fails to apply', async () => {
+    const dir = dataDir();
+    // A table in the way of the accounts migration makes it fail.
+    const db = await PGlite.create(join(dir, 'pg'));
+    await db.exec('create table sessions (oops int)');
+    await db.close();
+    const result = await runCli(['migrate'], { DATA_DIR: dir });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain('start-up failed');
+    const serve = await runCli(['serve'], { DATA_DIR: dir, PORT: String(await freePort()) });
+    expect(serve.code).toBe(1);
+  });
+
+  it.runIf(scaleUrls)('runs the same migrations and serves on Postgres + Redis', async () => {
+    const database = await createTestDatabase();
+    try {
+      const migrate = await runCli(['migrate'], { DATABASE_URL: database.url, REDIS_URL: scaleUrls?.redis ?? '' });
+      expect(migrate.code).toBe(0);
+      const port = await freePort();
+      const server = startCli(['serve'], { PORT: String(port), DATABASE_URL: database.url, REDIS_URL: scaleUrls?.redis ?? '' });
+      running.push(server);
+      const ready = await waitForHttp(`http://127.0.0.1:${port}/health/ready`);
+      const body = (await ready.json()) as { checks: unknown };
+      expect(ready.status).toBe(200);
+      expect(body.checks).toMatchObject({ database: { status: 'ok' }, redis: { status: 'ok' } });
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    } finally {
+      await database.drop();
+    }
+  });
+});

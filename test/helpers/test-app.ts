@@ -1,0 +1,69 @@
+// Builds a real app (real PGlite or Postgres/Redis, real modules) for a test,
+// with its log lines captured so tests can assert what operators would see.
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { apiModules } from '../../src/modules/index.ts';
+import { createLogger } from '../../src/platform/observability/logger.ts';
+import { type Platform, startPlatform } from '../../src/platform/platform.ts';
+import { createTestDatabase, type ShapeName, scaleUrls, type TestDatabase } from './shapes.ts';
+
+export interface TestApp {
+  app: FastifyInstance;
+  platform: Platform;
+  config: Config;
+  logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  /** Extra routes registered before the app is ready (e.g. a route that throws). */
+  extend?: (app: FastifyInstance) => void | Promise<void>;
+  /** Reuse an existing scale-shape database instead of creating one. */
+  databaseUrl?: string;
+}
+
+export function captureLogs(): { lines: Record<string, unknown>[]; stream: Writable } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+      callback();
+    },
+  });
+  return { lines, stream };
+}
+
+export async function startTestApp(shape: ShapeName, options: TestAppOptions = {}): Promise<TestApp> {
+  let database: TestDatabase | undefined;
+  const env: Record<string, string> = { NODE_ENV: 'test', LOG_LEVEL: 'info', ...options.env };
+  if (shape === 'scale') {
+    if (!scaleUrls) throw new Error('scale shape needs TEST_DATABASE_URL and TEST_REDIS_URL');
+    if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+    else {
+      database = await createTestDatabase();
+      env.DATABASE_URL = database.url;
+    }
+    env.REDIS_URL ??= scaleUrls.redis;
+  }
+  const config = loadConfig(env);
+  const { lines, stream } = captureLogs();
+  const logger = createLogger(config.logLevel, stream);
+  const platform = await startPlatform(config, logger, { inMemory: true });
+  const app = await buildApp(platform, { modules: apiModules });
+  await options.extend?.(app);
+  await app.ready();
+  return {
+    app,
+    platform,
+    config,
+    logs: lines,
+    async close() {
+      await app.close();
+      await platform.stop();
+      await database?.drop();
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { currentRequestId } from '../../src/platform/observability/request-context.ts';
+import { shapes } from '../helpers/shapes.ts';
+import { startTestApp, type TestApp } from '../helpers/test-app.ts';
+
+describe.each(shapes)('HTTP contract (%s shape)', (shape) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(shape, {
+      extend(app) {
+        app.get('/api/v1/test/boom', async () => {
+          throw new Error('relation "secret_table" does not exist at SELECT * FROM secret_table');
+        });
+        app.get('/api/v1/test/context', async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return { request_id: currentRequestId() };
+        });
+        app.post(
+          '/api/v1/test/echo',
+          {
+            schema: {
+              body: {
+                type: 'object',
+                required: ['name'],
+                additionalProperties: false,
+                properties: { name: { type: 'string', minLength: 1 } },
+              },
+            },
+          },
+          async (request) => request.body,
+        );
+      },
+    });
+  });
+  afterAll(() => t.close());
+
+  it('redirects an unversioned /api path to its /api/v1 twin, keeping the query', async () => {
+    const response = await t.app.inject({ url: '/api/nothing?x=1' });
+    expect(response.statusCode).toBe(301);
+    expect(response.headers.location).toBe('/api/v1/nothing?x=1');
+  });
+
+  it('answers 404 in the envelope with the request id of the header', async () => {
+    const response = await t.app.inject({ url: '/api/v1/nothing' });
+    expect(response.statusCode).toBe(404);
+    const body = response.json();
+    expect(body.error_code).toBe('NOT_FOUND');
+    expect(body.request_id).toBe(response.headers['x-request-id']);
+  });
+
+  it('hides the internals of a thrown error and logs the stack under the request id', async () => {
+    const response = await t.app.inject({ url: '/api/v1/test/boom' });
+    expect(response.statusCode).toBe(500);
+    const body = response.json();
+    expect(body).toEqual({ error_code: 'INTERNAL', message: 'Internal server error', request_id: response.headers['x-request-id'] });
+    expect(response.body).not.toContain('secret_table');
+    const line = t.logs.find((entry) => entry.request_id === body.request_id && entry.level === 50);
+    expect(line).toBeDefined();
+    expect((line?.err as { stack?: string } | undefined)?.stack).toContain('secret_table');
+  });
+
+  it('keeps a well-formed incoming X-Request-ID and replaces a hostile one', async () => {
+    const kept = await t.app.inject({ url: '/health/live', headers: { 'x-request-id': 'edge-42.abc' } });
+    expect(kept.headers['x-request-id']).toBe('edge-42.abc');
+    for (const hostile of ['a'.repeat(129), 'bad id', 'x<script>', '']) {
+      const replaced = await t.app.inject({ url: '/health/live', headers: { 'x-request-id': hostile } });
+      expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  it('makes the request id available downstream through AsyncLocalStorage', async () => {
+    const response = await t.app.inject({ url: '/api/v1/test/context', headers: { 'x-request-id': 'ctx-1' } });
+    expect(response.json()).toEqual({ request_id: 'ctx-1' });
+  });
+
+  it('answers a schema failure with VALIDATION_FAILED and per-field details', async () => {
+    const response = await t.app.inject({ method: 'POST', url: '/api/v1/test/echo', payload: { name: '', extra: 1 } });
+    expect(response.statusCode).toBe(400);
+    const body = response.json();
+    expect(body.error_code).toBe('VALIDATION_FAILED');
+    expect(body.details.length).toBeGreaterThan(0);
+    expect(body.details[0].path).toMatch(/^body\./);
+  });
+
+  it('answers malformed JSON with a 400 envelope, not a 500', async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/test/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name":',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error_code).toBe('VALIDATION_FAILED');
+  });
+
+  it('publishes an OpenAPI document of the /api/v1 routes only', async () => {
+    const response = await t.app.inject({ url: '/api/v1/openapi.json' });
+    expect(response.statusCode).toBe(200);
+    const paths = Object.keys(response.json().paths);
+    expect(paths.every((path) => path.startsWith('/api/v1/'))).toBe(true);
+    expect(paths).not.toContain('/health/live');
+    const docs = await t.app.inject({ url: '/api/v1/docs/' });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.headers['content-type']).toContain('text/html');
+  });
+});
+
+describe('LEGACY_API=gone', () => {
+  it('answers unversioned /api paths with 410 GONE', async () => {
+    const t = await startTestApp('embedded', { env: { LEGACY_API: 'gone' } });
+    try {
+      const response = await t.app.inject({ url: '/api/users' });
+      expect(response.statusCode).toBe(410);
+      expect(response.json().error_code).toBe('GONE');
+    } finally {
+      await t.close();
+    }
+  });
+});
