@@ -1,4 +1,5 @@
 // Builds the Fastify app: platform plugins first, then every domain module under /api/v1.
+import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.ts';
 import { registerHealthRoutes } from './platform/health.ts';
@@ -20,7 +21,7 @@ function trustProxyOption(setting: Config['trustProxy']): boolean | string[] | (
 /** A domain module: registers its routes under /api/v1 with the platform at hand. */
 export interface ApiModule {
   name: string;
-  register(api: FastifyInstance, platform: Platform): Promise<void>;
+  register(api: FastifyInstance): Promise<void>;
 }
 
 export interface BuildAppOptions {
@@ -51,13 +52,14 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
     runWithRequestContext({ requestId: request.id }, done);
   });
   registerErrorHandling(app, config.legacyApi);
+  await app.register(cookie);
   await registerOpenApi(app);
   registerHealthRoutes(app, platform.readiness);
 
   await app.register(
     async (api) => {
       for (const module of options.modules ?? []) {
-        await api.register(async (scope) => module.register(scope, platform), { prefix: '' });
+        await api.register(async (scope) => module.register(scope));
       }
     },
     { prefix: API_PREFIX },

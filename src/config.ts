@@ -16,6 +16,8 @@ export interface Config {
   dbPoolMax: number;
   redisUrl: string | undefined;
   redisRequired: boolean;
+  /** Namespace of every Redis key, so deployments (or test runs) can share one Redis. */
+  redisKeyPrefix: string;
   logLevel: LogLevel;
   /** false, a hop count, or a list of trusted proxy addresses/CIDRs. */
   trustProxy: false | number | string[];
@@ -42,6 +44,7 @@ export interface RateLimitConfig {
   loginPerIp: number;
   loginPerIpWindowS: number;
   apiPerIpPerMinute: number;
+  registrationsPerIpPerHour: number;
 }
 
 export class ConfigError extends Error {
@@ -157,6 +160,12 @@ function corsOrigins(env: Env, nodeEnv: NodeEnv): string[] {
   return origins;
 }
 
+function redisKeyPrefix(env: Env): string {
+  const raw = read(env, 'REDIS_KEY_PREFIX') ?? 'rampart:';
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(raw)) throw new ConfigError('REDIS_KEY_PREFIX', 'must be 1 to 64 characters of A-Z a-z 0-9 : _ . -');
+  return raw;
+}
+
 /** Reads `.env` (if present) under the real environment, which always wins. */
 export function environmentWithDotEnv(env: Env = process.env, dotEnvPath = resolve('.env')): Env {
   if (!existsSync(dotEnvPath)) return env;
@@ -176,6 +185,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
     dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 500),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisRequired: boolean(env, 'REDIS_REQUIRED', false),
+    redisKeyPrefix: redisKeyPrefix(env),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     trustProxy: trustProxy(env),
     maxRequestSize: byteSize(env, 'MAX_REQUEST_SIZE', 1024 * 1024),
@@ -197,6 +207,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       loginPerIp: integer(env, 'LOGIN_FAILURES_PER_IP_PER_HOUR', 100, 1, 100_000),
       loginPerIpWindowS: 3600,
       apiPerIpPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+      registrationsPerIpPerHour: integer(env, 'REGISTRATIONS_PER_IP_PER_HOUR', 20, 1, 100_000),
     },
   };
 }

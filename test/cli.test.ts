@@ -74,6 +74,38 @@ describe('rampart CLI', () => {
     expect(serve.code).toBe(1);
   });
 
+  it('bootstraps an operator with user create --admin, who can then sign in as admin', async () => {
+    const dir = dataDir();
+    const created = await runCli(['user', 'create', '--email', 'Ops@Example.test', '--password', 'operator-pass-phrase', '--admin'], {
+      DATA_DIR: dir,
+    });
+    expect(created.code).toBe(0);
+    expect(created.output).toContain('created admin ops@example.test');
+    expect(created.output).not.toContain('operator-pass-phrase');
+    const duplicate = await runCli(['user', 'create', '--email', 'ops@example.test', '--password', 'operator-pass-phrase'], {
+      DATA_DIR: dir,
+    });
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.output).toContain('already exists');
+    const weak = await runCli(['user', 'create', '--email', 'x@example.test', '--password', 'short'], { DATA_DIR: dir });
+    expect(weak.code).toBe(1);
+    expect(weak.output).toContain('at least 12');
+
+    const port = await freePort();
+    const server = startCli(['serve'], { PORT: String(port), DATA_DIR: dir });
+    running.push(server);
+    await waitForHttp(`http://127.0.0.1:${port}/health/live`);
+    const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'ops@example.test', password: 'operator-pass-phrase' }),
+    });
+    const { token, user } = (await login.json()) as { token: string; user: { role: string } };
+    expect(user.role).toBe('admin');
+    const users = await fetch(`http://127.0.0.1:${port}/api/v1/admin/users`, { headers: { authorization: `Bearer ${token}` } });
+    expect(users.status).toBe(200);
+  });
+
   it.runIf(scaleUrls)('runs the same migrations and serves on Postgres + Redis', async () => {
     const database = await createTestDatabase();
     try {

@@ -8,6 +8,7 @@ import { lockDataDir, type ReleaseLock } from './db/lock.ts';
 import { type DatabaseCapabilities, detectCapabilities, runMigrations } from './db/migrate.ts';
 import { ReadinessRegistry } from './health.ts';
 import { createRedis, waitForRedis } from './redis.ts';
+import { RateLimiters } from './security/rate-limiters.ts';
 
 export interface Platform {
   readonly config: Config;
@@ -15,6 +16,7 @@ export interface Platform {
   readonly db: Database;
   readonly redis: Redis | undefined;
   readonly readiness: ReadinessRegistry;
+  readonly rateLimiters: RateLimiters;
   readonly capabilities: DatabaseCapabilities;
   /** Closes Redis, the database and the lock, in that order. Safe to call twice. */
   stop(): Promise<void>;
@@ -70,6 +72,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       db,
       redis,
       readiness,
+      rateLimiters: new RateLimiters(redis, config.redisKeyPrefix),
       capabilities,
       stop() {
         stopped ??= (async () => {

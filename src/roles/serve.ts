@@ -2,13 +2,13 @@
 import type { Logger } from 'pino';
 import { buildApp } from '../app.ts';
 import type { Config } from '../config.ts';
-import { apiModules } from '../modules/index.ts';
+import { createApiModules } from '../modules/index.ts';
 import { exitOnSignal } from '../platform/lifecycle.ts';
 import { startPlatform } from '../platform/platform.ts';
 
 export async function serve(config: Config, logger: Logger): Promise<void> {
   const platform = await startPlatform(config, logger);
-  const app = await buildApp(platform, { modules: apiModules });
+  const app = await buildApp(platform, { modules: createApiModules(platform) });
   // Fastify's close stops accepting, lets in-flight requests finish, then runs onClose.
   app.addHook('onClose', () => platform.stop());
   try {

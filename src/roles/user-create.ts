@@ -1,6 +1,9 @@
-// `rampart user create`: bootstrap accounts from the command line.
+// `rampart user create`: bootstrap accounts (the first operator) from the command line.
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
+import { AuthService } from '../modules/auth/service.ts';
+import { AppError } from '../platform/errors.ts';
+import { startPlatform } from '../platform/platform.ts';
 
 export interface CreateUserArgs {
   email: string | undefined;
@@ -9,6 +12,28 @@ export interface CreateUserArgs {
   admin: boolean;
 }
 
-export async function createUser(_config: Config, _logger: Logger, _args: CreateUserArgs): Promise<void> {
-  throw Object.assign(new Error('user create is not available yet'), { exitMessage: true });
+class UsageError extends Error {
+  readonly exitMessage = true;
+}
+
+export async function createUser(config: Config, logger: Logger, args: CreateUserArgs): Promise<void> {
+  if (!args.email) throw new UsageError('user create: --email is required');
+  if (!args.password) throw new UsageError('user create: --password is required');
+  const platform = await startPlatform(config, logger);
+  try {
+    const auth = new AuthService(platform);
+    const user = await auth.createUser({
+      email: args.email,
+      password: args.password,
+      displayName: args.name ?? args.email.split('@')[0] ?? args.email,
+      role: args.admin ? 'admin' : 'user',
+    });
+    logger.info({ event: 'auth.user_created', user_id: user.id, role: user.role }, 'user created');
+    console.log(`created ${user.role} ${user.email} (${user.id})`);
+  } catch (error) {
+    if (error instanceof AppError) throw new UsageError(`user create: ${error.message}`);
+    throw error;
+  } finally {
+    await platform.stop();
+  }
 }

@@ -1,10 +1,11 @@
 // Builds a real app (real PGlite or Postgres/Redis, real modules) for a test,
 // with its log lines captured so tests can assert what operators would see.
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { apiModules } from '../../src/modules/index.ts';
+import { createApiModules } from '../../src/modules/index.ts';
 import { createLogger } from '../../src/platform/observability/logger.ts';
 import { type Platform, startPlatform } from '../../src/platform/platform.ts';
 import { createTestDatabase, type ShapeName, scaleUrls, type TestDatabase } from './shapes.ts';
@@ -47,12 +48,14 @@ export async function startTestApp(shape: ShapeName, options: TestAppOptions = {
       env.DATABASE_URL = database.url;
     }
     env.REDIS_URL ??= scaleUrls.redis;
+    // Counters of one test app must not leak into another's (or a previous run's).
+    env.REDIS_KEY_PREFIX ??= `t${randomBytes(4).toString('hex')}:`;
   }
   const config = loadConfig(env);
   const { lines, stream } = captureLogs();
   const logger = createLogger(config.logLevel, stream);
   const platform = await startPlatform(config, logger, { inMemory: true });
-  const app = await buildApp(platform, { modules: apiModules });
+  const app = await buildApp(platform, { modules: createApiModules(platform) });
   await options.extend?.(app);
   await app.ready();
   return {

@@ -84,6 +84,11 @@ describe.runIf(scaleUrls)('dependencies going away (scale shape)', () => {
       expect(response.json().checks.database.status).toBe('error');
     });
     expect((await t.app.inject({ url: '/health/live' })).statusCode).toBe(200);
+    // A request that needs the database gets 503 UNAVAILABLE in the envelope, not a 500.
+    const needsDb = await t.app.inject({ url: '/api/v1/auth/me', headers: { authorization: `Bearer ${'a'.repeat(43)}` } });
+    expect(needsDb.statusCode).toBe(503);
+    expect(needsDb.json().error_code).toBe('UNAVAILABLE');
+    expect(needsDb.headers['retry-after']).toBeDefined();
     await postgresProxy.restore();
     await eventually(async () => expect((await t.app.inject({ url: '/health/ready' })).statusCode).toBe(200));
   });

@@ -1,0 +1,22 @@
+// The accounts module: its service and guard, and its routes (plus the admin user routes that use them).
+import type { ApiModule } from '../../app.ts';
+import type { Platform } from '../../platform/platform.ts';
+import { createGuard, type Guard } from './guard.ts';
+import { registerAuthRoutes } from './routes.ts';
+import { AuthService } from './service.ts';
+
+export interface AuthModule extends ApiModule {
+  service: AuthService;
+  guard: Guard;
+}
+
+export function createAuthModule(platform: Platform): AuthModule {
+  const service = new AuthService(platform);
+  const guard = createGuard(service, platform.config.corsOrigins);
+  return {
+    name: 'auth',
+    service,
+    guard,
+    register: (api) => registerAuthRoutes(api, service, guard, platform.config),
+  };
+}

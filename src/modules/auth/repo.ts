@@ -1,0 +1,102 @@
+// Database access of the accounts module: users and sessions, nothing else.
+import { and, asc, desc, eq, gt, lt, ne, sql } from 'drizzle-orm';
+import type { Orm } from '../../platform/db/database.ts';
+import { sessions, users } from './schema.ts';
+
+export type UserRow = typeof users.$inferSelect;
+export type SessionRow = typeof sessions.$inferSelect;
+export type Role = UserRow['role'];
+
+export class AuthRepo {
+  readonly #db: Orm;
+
+  constructor(db: Orm) {
+    this.#db = db;
+  }
+
+  async insertUser(values: { email: string; displayName: string; passwordHash: string; role: Role }): Promise<UserRow | undefined> {
+    const rows = await this.#db.insert(users).values(values).onConflictDoNothing({ target: users.email }).returning();
+    return rows[0];
+  }
+
+  async findUserByEmail(email: string): Promise<UserRow | undefined> {
+    return (await this.#db.select().from(users).where(eq(users.email, email)).limit(1))[0];
+  }
+
+  async findUserById(id: string): Promise<UserRow | undefined> {
+    return (await this.#db.select().from(users).where(eq(users.id, id)).limit(1))[0];
+  }
+
+  async updateUser(id: string, values: Partial<Pick<UserRow, 'passwordHash' | 'role' | 'active'>>): Promise<UserRow | undefined> {
+    const rows = await this.#db
+      .update(users)
+      .set({ ...values, updatedAt: sql`now()` })
+      .where(eq(users.id, id))
+      .returning();
+    return rows[0];
+  }
+
+  /**
+   * Users in creation order, keyset-paged on (created_at, id). The position travels as
+   * Postgres text because JS dates drop the microseconds and would repeat rows.
+   */
+  async listUsers(limit: number, after?: { createdAt: string; id: string }): Promise<{ user: UserRow; position: string }[]> {
+    const where = after ? sql`(${users.createdAt}, ${users.id}) > (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined;
+    return this.#db
+      .select({ user: users, position: sql<string>`${users.createdAt}::text` })
+      .from(users)
+      .where(where)
+      .orderBy(asc(users.createdAt), asc(users.id))
+      .limit(limit);
+  }
+
+  async insertSession(values: {
+    tokenHash: string;
+    userId: string;
+    idleExpiresAt: Date;
+    absoluteExpiresAt: Date;
+    ip: string | null;
+    userAgent: string | null;
+  }): Promise<SessionRow> {
+    const rows = await this.#db.insert(sessions).values(values).returning();
+    return rows[0] as SessionRow;
+  }
+
+  async findSessionWithUser(tokenHash: string): Promise<{ session: SessionRow; user: UserRow } | undefined> {
+    const rows = await this.#db
+      .select({ session: sessions, user: users })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(eq(sessions.tokenHash, tokenHash))
+      .limit(1);
+    return rows[0];
+  }
+
+  async touchSession(id: string, idleExpiresAt: Date): Promise<void> {
+    await this.#db.update(sessions).set({ lastSeenAt: sql`now()`, idleExpiresAt }).where(eq(sessions.id, id));
+  }
+
+  async listSessions(userId: string, now: Date): Promise<SessionRow[]> {
+    return this.#db
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.userId, userId), gt(sessions.idleExpiresAt, now), gt(sessions.absoluteExpiresAt, now)))
+      .orderBy(desc(sessions.lastSeenAt));
+  }
+
+  async deleteSession(id: string, userId?: string): Promise<boolean> {
+    const where = userId ? and(eq(sessions.id, id), eq(sessions.userId, userId)) : eq(sessions.id, id);
+    return (await this.#db.delete(sessions).where(where).returning({ id: sessions.id })).length > 0;
+  }
+
+  /** Deletes the user's sessions except `keepId`; returns how many went. */
+  async deleteSessionsOfUser(userId: string, keepId?: string): Promise<number> {
+    const where = keepId ? and(eq(sessions.userId, userId), ne(sessions.id, keepId)) : eq(sessions.userId, userId);
+    return (await this.#db.delete(sessions).where(where).returning({ id: sessions.id })).length;
+  }
+
+  async deleteExpiredSessions(now: Date): Promise<number> {
+    const expired = sql`${lt(sessions.idleExpiresAt, now)} or ${lt(sessions.absoluteExpiresAt, now)}`;
+    return (await this.#db.delete(sessions).where(expired).returning({ id: sessions.id })).length;
+  }
+}

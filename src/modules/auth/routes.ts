@@ -1,0 +1,168 @@
+// HTTP routes of the accounts module under /api/v1/auth.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../../config.ts';
+import { authOf, type Guard, SESSION_COOKIE } from './guard.ts';
+import { type AuthService, type RequestFacts, toPublicUser } from './service.ts';
+import {
+  errorResponses,
+  LoginBody,
+  NoContent,
+  PasswordChangeBody,
+  RegisterBody,
+  SECURED,
+  SessionParams,
+  SessionSchema,
+  UserSchema,
+} from './wire.ts';
+
+export function requestFacts(request: FastifyRequest): RequestFacts {
+  return { ip: request.ip, userAgent: request.headers['user-agent'] ?? null, log: request.log };
+}
+
+export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService, guard: Guard, config: Config): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['auth'];
+
+  function clearSessionCookie(reply: FastifyReply) {
+    reply.clearCookie(SESSION_COOKIE, { path: '/', secure: config.nodeEnv === 'production', httpOnly: true, sameSite: 'lax' });
+  }
+
+  api.post(
+    '/auth/register',
+    {
+      schema: {
+        tags,
+        summary: 'Create an account',
+        body: RegisterBody,
+        response: { 201: Type.Object({ user: UserSchema }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { email, password, display_name } = request.body;
+      const user = await auth.register({ email, password, displayName: display_name }, requestFacts(request));
+      return reply.code(201).send({ user });
+    },
+  );
+
+  api.post(
+    '/auth/login',
+    {
+      schema: {
+        tags,
+        summary: 'Sign in; returns a bearer token and sets the session cookie',
+        body: LoginBody,
+        response: {
+          200: Type.Object({ user: UserSchema, token: Type.String(), expires_at: Type.String({ format: 'date-time' }) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { user, token, session } = await auth.login(request.body, requestFacts(request));
+      reply.setCookie(SESSION_COOKIE, token, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: config.nodeEnv === 'production',
+        expires: session.absoluteExpiresAt,
+      });
+      reply.header('cache-control', 'no-store');
+      const expiresAt = session.idleExpiresAt < session.absoluteExpiresAt ? session.idleExpiresAt : session.absoluteExpiresAt;
+      return { user: toPublicUser(user), token, expires_at: expiresAt.toISOString() };
+    },
+  );
+
+  api.post(
+    '/auth/logout',
+    {
+      preHandler: guard.requireUser,
+      schema: { tags, ...SECURED, summary: 'End this session', response: { 204: NoContent, ...errorResponses } },
+    },
+    async (request, reply) => {
+      await auth.logout(authOf(request).session);
+      clearSessionCookie(reply);
+      return reply.code(204).send(null);
+    },
+  );
+
+  api.get(
+    '/auth/me',
+    {
+      preHandler: guard.requireUser,
+      schema: { tags, ...SECURED, summary: 'The signed-in user', response: { 200: Type.Object({ user: UserSchema }), ...errorResponses } },
+    },
+    async (request) => ({ user: toPublicUser(authOf(request).user) }),
+  );
+
+  api.get(
+    '/auth/sessions',
+    {
+      preHandler: guard.requireUser,
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'My active sessions',
+        response: { 200: Type.Object({ sessions: Type.Array(SessionSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => ({ sessions: await auth.listSessions(authOf(request)) }),
+  );
+
+  api.delete(
+    '/auth/sessions/:id',
+    {
+      preHandler: guard.requireUser,
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'Revoke one of my sessions',
+        params: SessionParams,
+        response: { 204: NoContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const caller = authOf(request);
+      await auth.revokeSession(caller, request.params.id, request.log);
+      if (request.params.id === caller.session.id) clearSessionCookie(reply);
+      return reply.code(204).send(null);
+    },
+  );
+
+  api.post(
+    '/auth/sessions/revoke-others',
+    {
+      preHandler: guard.requireUser,
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'Revoke all my other sessions',
+        response: { 200: Type.Object({ revoked: Type.Integer() }), ...errorResponses },
+      },
+    },
+    async (request) => ({ revoked: await auth.revokeOtherSessions(authOf(request), request.log) }),
+  );
+
+  api.post(
+    '/auth/password',
+    {
+      preHandler: guard.requireUser,
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'Change my password (revokes my other sessions)',
+        body: PasswordChangeBody,
+        response: { 200: Type.Object({ revoked_sessions: Type.Integer() }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const revoked = await auth.changePassword(
+        authOf(request),
+        { currentPassword: request.body.current_password, newPassword: request.body.new_password },
+        requestFacts(request),
+      );
+      return { revoked_sessions: revoked };
+    },
+  );
+}

@@ -1,0 +1,291 @@
+// Accounts and sessions: registration, login with brute-force limits, session
+// validation with sliding expiry, revocation, password change, and user administration.
+import type { FastifyBaseLogger } from 'fastify';
+import { AppError } from '../../platform/errors.ts';
+import type { Platform } from '../../platform/platform.ts';
+import { countEvent, isOverLimit, rateLimitedError } from '../../platform/security/rate-limiters.ts';
+import { assertAcceptablePassword, PasswordHasher } from './passwords.ts';
+import { AuthRepo, type Role, type SessionRow, type UserRow } from './repo.ts';
+import { generateSessionToken, hashSessionToken, isWellFormedToken, sessionTokenMatches } from './tokens.ts';
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  display_name: string;
+  role: Role;
+  active: boolean;
+  created_at: string;
+}
+
+export interface PublicSession {
+  id: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  current: boolean;
+}
+
+export interface Authenticated {
+  user: UserRow;
+  session: SessionRow;
+}
+
+export interface RequestFacts {
+  ip: string;
+  userAgent: string | null;
+  log: FastifyBaseLogger;
+}
+
+// A session's idle expiry moves at most once a minute, so reads do not all become writes.
+const TOUCH_INTERVAL_MS = 60_000;
+
+export function normaliseEmail(email: string): string {
+  return email.normalize('NFC').trim().toLowerCase();
+}
+
+export function toPublicUser(user: UserRow): PublicUser {
+  return {
+    id: user.id,
+    email: user.email,
+    display_name: user.displayName,
+    role: user.role,
+    active: user.active,
+    created_at: user.createdAt.toISOString(),
+  };
+}
+
+function sessionExpiry(session: SessionRow): Date {
+  return session.idleExpiresAt < session.absoluteExpiresAt ? session.idleExpiresAt : session.absoluteExpiresAt;
+}
+
+export class AuthService {
+  readonly #repo: AuthRepo;
+  readonly #hasher: PasswordHasher;
+  readonly #platform: Platform;
+  readonly #failuresByAccountIp;
+  readonly #failuresByIp;
+  readonly #registrationsByIp;
+
+  constructor(platform: Platform) {
+    this.#platform = platform;
+    this.#repo = new AuthRepo(platform.db.orm);
+    this.#hasher = new PasswordHasher(platform.config.auth);
+    const limits = platform.config.rateLimits;
+    this.#failuresByAccountIp = platform.rateLimiters.create({
+      name: 'login-account-ip',
+      points: limits.loginPerAccountIp,
+      durationSeconds: limits.loginPerAccountIpWindowS,
+      blockSeconds: limits.loginPerAccountIpWindowS,
+    });
+    this.#failuresByIp = platform.rateLimiters.create({
+      name: 'login-ip',
+      points: limits.loginPerIp,
+      durationSeconds: limits.loginPerIpWindowS,
+      blockSeconds: limits.loginPerIpWindowS,
+    });
+    this.#registrationsByIp = platform.rateLimiters.create({
+      name: 'register-ip',
+      points: limits.registrationsPerIpPerHour,
+      durationSeconds: 3600,
+    });
+  }
+
+  async register(input: { email: string; password: string; displayName: string }, facts: RequestFacts): Promise<PublicUser> {
+    // Registration answers 409 for a taken email, so it sits behind its own per-IP limit
+    // to keep enumeration through it as slow as through login.
+    const over = await isOverLimit(this.#registrationsByIp, facts.ip);
+    if (over) throw rateLimitedError(over);
+    await countEvent(this.#registrationsByIp, facts.ip);
+    return toPublicUser(await this.createUser({ ...input, role: 'user' }));
+  }
+
+  /** Creates an account (CLI and registration); 409 when the email is taken. */
+  async createUser(input: { email: string; password: string; displayName: string; role: Role }): Promise<UserRow> {
+    assertAcceptablePassword(input.password, 'body.password');
+    const passwordHash = await this.#hasher.hash(input.password);
+    const user = await this.#repo.insertUser({
+      email: normaliseEmail(input.email),
+      displayName: input.displayName.trim(),
+      passwordHash,
+      role: input.role,
+    });
+    if (!user) throw new AppError('CONFLICT', 'An account with this email already exists');
+    return user;
+  }
+
+  async login(
+    input: { email: string; password: string },
+    facts: RequestFacts,
+  ): Promise<{ user: UserRow; token: string; session: SessionRow }> {
+    const email = normaliseEmail(input.email);
+    const accountIpKey = `${email}|${facts.ip}`;
+    // Checked before any hashing: a locked-out attacker costs us one counter read.
+    const blocked = (await isOverLimit(this.#failuresByAccountIp, accountIpKey)) ?? (await isOverLimit(this.#failuresByIp, facts.ip));
+    if (blocked) {
+      facts.log.warn(
+        { event: 'auth.login_locked_out', email_hash: hashSessionToken(email).slice(0, 16), ip: facts.ip },
+        'login rate limited',
+      );
+      throw rateLimitedError(blocked, 'Too many failed logins; try again later');
+    }
+    const user = await this.#repo.findUserByEmail(email);
+    const valid = user ? await this.#hasher.verify(user.passwordHash, input.password) : await this.#hasher.verifyDummy(input.password);
+    if (!user || !valid) {
+      await Promise.all([countEvent(this.#failuresByAccountIp, accountIpKey), countEvent(this.#failuresByIp, facts.ip)]);
+      facts.log.info({ event: 'auth.login_failed', user_id: user?.id ?? null, ip: facts.ip }, 'login failed');
+      throw new AppError('BAD_CREDENTIALS', 'Invalid email or password');
+    }
+    await this.#failuresByAccountIp.delete(accountIpKey);
+    if (!user.active) {
+      facts.log.info({ event: 'auth.login_inactive', user_id: user.id, ip: facts.ip }, 'login to a deactivated account');
+      throw new AppError('INACTIVE_ACCOUNT', 'This account is deactivated');
+    }
+    if (this.#hasher.needsRehash(user.passwordHash)) {
+      await this.#repo.updateUser(user.id, { passwordHash: await this.#hasher.hash(input.password) });
+      facts.log.info({ event: 'auth.password_rehashed', user_id: user.id }, 'password rehashed with current parameters');
+    }
+    const { token, session } = await this.#openSession(user.id, facts);
+    facts.log.info({ event: 'auth.login_succeeded', user_id: user.id, ip: facts.ip, session_id: session.id }, 'login succeeded');
+    return { user, token, session };
+  }
+
+  async #openSession(userId: string, facts: RequestFacts): Promise<{ token: string; session: SessionRow }> {
+    const { sessionIdleTtlMs, sessionAbsoluteTtlMs } = this.#platform.config.auth;
+    const now = Date.now();
+    const token = generateSessionToken();
+    const absoluteExpiresAt = new Date(now + sessionAbsoluteTtlMs);
+    const idleExpiresAt = new Date(Math.min(now + sessionIdleTtlMs, absoluteExpiresAt.getTime()));
+    const session = await this.#repo.insertSession({
+      tokenHash: hashSessionToken(token),
+      userId,
+      idleExpiresAt,
+      absoluteExpiresAt,
+      ip: facts.ip,
+      userAgent: facts.userAgent?.slice(0, 512) ?? null,
+    });
+    return { token, session };
+  }
+
+  /** The user and session behind a token, or undefined when it is unknown, expired or its account is deactivated. */
+  async authenticate(token: string): Promise<Authenticated | undefined> {
+    if (!isWellFormedToken(token)) return undefined;
+    const found = await this.#repo.findSessionWithUser(hashSessionToken(token));
+    if (!found || !sessionTokenMatches(token, found.session.tokenHash)) return undefined;
+    const now = Date.now();
+    const { session, user } = found;
+    if (sessionExpiry(session).getTime() <= now || !user.active) {
+      await this.#repo.deleteSession(session.id);
+      return undefined;
+    }
+    const idleTtl = this.#platform.config.auth.sessionIdleTtlMs;
+    if (now - session.lastSeenAt.getTime() >= TOUCH_INTERVAL_MS) {
+      const idleExpiresAt = new Date(Math.min(now + idleTtl, session.absoluteExpiresAt.getTime()));
+      await this.#repo.touchSession(session.id, idleExpiresAt);
+      session.idleExpiresAt = idleExpiresAt;
+      session.lastSeenAt = new Date(now);
+    }
+    return { user, session };
+  }
+
+  async logout(session: SessionRow): Promise<void> {
+    await this.#repo.deleteSession(session.id);
+  }
+
+  async listSessions(auth: Authenticated): Promise<PublicSession[]> {
+    const rows = await this.#repo.listSessions(auth.user.id, new Date());
+    return rows.map((row) => ({
+      id: row.id,
+      created_at: row.createdAt.toISOString(),
+      last_seen_at: row.lastSeenAt.toISOString(),
+      expires_at: sessionExpiry(row).toISOString(),
+      ip: row.ip,
+      user_agent: row.userAgent,
+      current: row.id === auth.session.id,
+    }));
+  }
+
+  async revokeSession(auth: Authenticated, sessionId: string, log: FastifyBaseLogger): Promise<void> {
+    if (!(await this.#repo.deleteSession(sessionId, auth.user.id))) throw new AppError('NOT_FOUND', 'No such session');
+    log.info({ event: 'auth.session_revoked', user_id: auth.user.id, session_id: sessionId }, 'session revoked');
+  }
+
+  async revokeOtherSessions(auth: Authenticated, log: FastifyBaseLogger): Promise<number> {
+    const revoked = await this.#repo.deleteSessionsOfUser(auth.user.id, auth.session.id);
+    log.info({ event: 'auth.sessions_revoked', user_id: auth.user.id, revoked }, 'other sessions revoked');
+    return revoked;
+  }
+
+  async changePassword(auth: Authenticated, input: { currentPassword: string; newPassword: string }, facts: RequestFacts): Promise<number> {
+    const key = `${auth.user.email}|${facts.ip}`;
+    const blocked = await isOverLimit(this.#failuresByAccountIp, key);
+    if (blocked) throw rateLimitedError(blocked, 'Too many failed password attempts; try again later');
+    if (!(await this.#hasher.verify(auth.user.passwordHash, input.currentPassword))) {
+      await countEvent(this.#failuresByAccountIp, key);
+      facts.log.info(
+        { event: 'auth.password_change_failed', user_id: auth.user.id, ip: facts.ip },
+        'password change with a wrong password',
+      );
+      throw new AppError('BAD_CREDENTIALS', 'Current password is wrong');
+    }
+    assertAcceptablePassword(input.newPassword, 'body.new_password');
+    await this.#repo.updateUser(auth.user.id, { passwordHash: await this.#hasher.hash(input.newPassword) });
+    const revoked = await this.#repo.deleteSessionsOfUser(auth.user.id, auth.session.id);
+    facts.log.info({ event: 'auth.password_changed', user_id: auth.user.id, ip: facts.ip, sessions_revoked: revoked }, 'password changed');
+    return revoked;
+  }
+
+  async listUsers(limit: number, cursor?: string): Promise<{ users: PublicUser[]; nextCursor: string | null }> {
+    const after = cursor ? decodeUserCursor(cursor) : undefined;
+    const rows = await this.#repo.listUsers(limit + 1, after);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    const nextCursor = rows.length > limit && last ? encodeUserCursor(last.position, last.user.id) : null;
+    return { users: page.map((row) => toPublicUser(row.user)), nextCursor };
+  }
+
+  async updateUser(
+    admin: Authenticated,
+    userId: string,
+    change: { active?: boolean; role?: Role },
+    log: FastifyBaseLogger,
+  ): Promise<PublicUser> {
+    if (userId === admin.user.id && (change.active === false || change.role === 'user')) {
+      throw new AppError('CONFLICT', 'An admin cannot deactivate or demote their own account');
+    }
+    const before = await this.#repo.findUserById(userId);
+    if (!before) throw new AppError('NOT_FOUND', 'No such user');
+    const after = (await this.#repo.updateUser(userId, change)) as UserRow;
+    if (change.active === false) await this.#repo.deleteSessionsOfUser(userId);
+    if (change.role !== undefined && change.role !== before.role) {
+      log.info({ event: 'auth.role_changed', user_id: userId, by: admin.user.id, from: before.role, to: change.role }, 'role changed');
+    }
+    if (change.active !== undefined && change.active !== before.active) {
+      log.info(
+        { event: change.active ? 'auth.user_reactivated' : 'auth.user_deactivated', user_id: userId, by: admin.user.id },
+        'account state changed',
+      );
+    }
+    return toPublicUser(after);
+  }
+}
+
+function encodeUserCursor(position: string, id: string): string {
+  return Buffer.from(JSON.stringify([position, id])).toString('base64url');
+}
+
+function decodeUserCursor(cursor: string): { createdAt: string; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    const timestamp = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
+    if (typeof createdAt !== 'string' || !timestamp.test(createdAt) || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) {
+      throw new Error('bad cursor');
+    }
+    return { createdAt, id };
+  } catch {
+    throw new AppError('VALIDATION_FAILED', 'Invalid cursor', {
+      details: [{ path: 'query.cursor', message: 'is not a cursor from this API' }],
+    });
+  }
+}

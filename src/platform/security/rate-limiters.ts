@@ -1,0 +1,65 @@
+// The one rate-limit engine (rate-limiter-flexible): counters live in Redis in the
+// scale shape so every process shares them, in memory in the embedded shape. When Redis
+// errors or is not connected, an in-memory insurance limiter keeps limiting.
+import type { Redis } from 'ioredis';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { AppError } from '../errors.ts';
+
+export interface LimiterSpec {
+  /** Namespaces the counters: one name per policy. */
+  name: string;
+  points: number;
+  durationSeconds: number;
+  /** Once over the limit, stay blocked this long (defaults to the window). */
+  blockSeconds?: number;
+}
+
+export class RateLimiters {
+  readonly #redis: Redis | undefined;
+  readonly #keyPrefix: string;
+
+  constructor(redis: Redis | undefined, keyPrefix: string) {
+    this.#redis = redis;
+    this.#keyPrefix = keyPrefix;
+  }
+
+  create(spec: LimiterSpec): RateLimiterAbstract {
+    const options = {
+      keyPrefix: `${this.#keyPrefix}rl:${spec.name}`,
+      points: spec.points,
+      duration: spec.durationSeconds,
+      blockDuration: spec.blockSeconds ?? 0,
+    };
+    if (!this.#redis) return new RateLimiterMemory(options);
+    return new RateLimiterRedis({
+      ...options,
+      storeClient: this.#redis,
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory(options),
+    });
+  }
+}
+
+export function retryAfterSeconds(result: RateLimiterRes): number {
+  return Math.max(1, Math.ceil(result.msBeforeNext / 1000));
+}
+
+export function rateLimitedError(result: RateLimiterRes, message = 'Too many requests; try again later'): AppError {
+  return new AppError('RATE_LIMITED', message, { headers: { 'retry-after': String(retryAfterSeconds(result)) } });
+}
+
+/** True when the limiter already counts `points` or more for the key (checked before doing costly work). */
+export async function isOverLimit(limiter: RateLimiterAbstract, key: string): Promise<RateLimiterRes | undefined> {
+  const result = await limiter.get(key);
+  return result !== null && result.consumedPoints >= limiter.points ? result : undefined;
+}
+
+/** Counts one event; an over-limit rejection is a normal outcome, not an error. */
+export async function countEvent(limiter: RateLimiterAbstract, key: string): Promise<RateLimiterRes> {
+  try {
+    return await limiter.consume(key);
+  } catch (rejection) {
+    if (rejection instanceof RateLimiterRes) return rejection;
+    throw rejection;
+  }
+}

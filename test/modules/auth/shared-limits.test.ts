@@ -1,0 +1,57 @@
+// Acceptance: login counters are shared by every process of the scale shape.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GOOD_PASSWORD, uniqueEmail } from '../../helpers/accounts.ts';
+import { freePort, type RunningProcess, startCli, waitForHttp } from '../../helpers/processes.ts';
+import { createTestDatabase, scaleUrls, type TestDatabase } from '../../helpers/shapes.ts';
+
+describe.runIf(scaleUrls)('two server processes sharing Postgres and Redis', () => {
+  let database: TestDatabase;
+  const servers: { process: RunningProcess; base: string }[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const env = { DATABASE_URL: database.url, REDIS_URL: scaleUrls?.redis ?? '', REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}:` };
+    for (let i = 0; i < 2; i += 1) {
+      const port = await freePort();
+      servers.push({ process: startCli(['serve'], { ...env, PORT: String(port), LOG_LEVEL: 'warn' }), base: `http://127.0.0.1:${port}` });
+    }
+    for (const server of servers) expect((await waitForHttp(`${server.base}/health/ready`)).status).toBe(200);
+  });
+
+  afterAll(async () => {
+    for (const server of servers) {
+      server.process.child.kill('SIGTERM');
+      await server.process.exited;
+    }
+    await database.drop();
+  });
+
+  const post = (base: string, path: string, body: object) =>
+    fetch(`${base}/api/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('counts failures from both processes together: the 6th, on either, is 429 with Retry-After', async () => {
+    const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];
+    const email = uniqueEmail('shared');
+    expect((await post(a.base, '/auth/register', { email, password: GOOD_PASSWORD, display_name: 'S' })).status).toBe(201);
+    for (let i = 0; i < 5; i += 1) {
+      const target = i % 2 === 0 ? a : b;
+      expect((await post(target.base, '/auth/login', { email, password: 'wrong-password-xx' })).status).toBe(401);
+    }
+    for (const target of [a, b]) {
+      const response = await post(target.base, '/auth/login', { email, password: GOOD_PASSWORD });
+      expect(response.status).toBe(429);
+      expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(((await response.json()) as { error_code: string }).error_code).toBe('RATE_LIMITED');
+    }
+  });
+
+  it('shares sessions: a token from one process works on the other', async () => {
+    const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];
+    const email = uniqueEmail('roam');
+    await post(a.base, '/auth/register', { email, password: GOOD_PASSWORD, display_name: 'R' });
+    const { token } = (await (await post(a.base, '/auth/login', { email, password: GOOD_PASSWORD })).json()) as { token: string };
+    const me = await fetch(`${b.base}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(me.status).toBe(200);
+  });
+});
