@@ -1,10 +1,12 @@
 // `npm run bench`: runs every benchmark and writes bench/results/latest.{json,md}.
 import { benchAuth } from './auth.ts';
+import { benchEdge } from './edge.ts';
 import { type BenchSection, writeResults } from './lib.ts';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<BenchSection[]>> = {
   auth: () => benchAuth(),
+  edge: () => benchEdge(),
 };
 
 const sections: BenchSection[] = [];

@@ -1,13 +1,22 @@
-// Builds the Fastify app: platform plugins first, then every domain module under /api/v1.
+// Builds the Fastify app: the hardened edge and platform routes first, then every
+// domain module under /api/v1.
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.ts';
 import { registerHealthRoutes } from './platform/health.ts';
+import { createClientErrorHandler } from './platform/http/client-errors.ts';
 import { registerErrorHandling, sendError } from './platform/http/error-handler.ts';
 import { API_PREFIX, registerOpenApi } from './platform/http/openapi.ts';
+import { lazyChildLoggerFactory } from './platform/observability/lazy-logger.ts';
 import { runWithRequestContext } from './platform/observability/request-context.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './platform/observability/request-id.ts';
 import type { Platform } from './platform/platform.ts';
+import { registerCors } from './platform/security/cors.ts';
+import { registerSecurityHeaders } from './platform/security/headers.ts';
+import { registerJsonBodyParser } from './platform/security/json-body.ts';
+import { registerOverloadProtection } from './platform/security/overload.ts';
+import { registerRateLimits } from './platform/security/rate-limit-hook.ts';
+import { registerTimeBudgets } from './platform/security/time-budget.ts';
 
 /**
  * Fastify dropped bare hop counts (they trust whatever connects directly); we keep
@@ -18,7 +27,7 @@ function trustProxyOption(setting: Config['trustProxy']): boolean | string[] | (
   return setting;
 }
 
-/** A domain module: registers its routes under /api/v1 with the platform at hand. */
+/** A domain module: registers its routes under /api/v1. */
 export interface ApiModule {
   name: string;
   register(api: FastifyInstance): Promise<void>;
@@ -30,9 +39,12 @@ export interface BuildAppOptions {
 
 export async function buildApp(platform: Platform, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = platform;
+  const { edge } = config;
+  const logger = platform.logger as FastifyBaseLogger;
   const app = Fastify({
-    loggerInstance: platform.logger as FastifyBaseLogger,
+    loggerInstance: logger,
     genReqId: requestIdFor,
+    childLoggerFactory: lazyChildLoggerFactory,
     logController: new LogController({
       requestIdLogLabel: 'request_id',
       // Probes hit these every few seconds; their lines would drown the real traffic.
@@ -40,6 +52,13 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
     }),
     bodyLimit: config.maxRequestSize,
     trustProxy: trustProxyOption(config.trustProxy),
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    requestTimeout: edge.requestTimeoutMs,
+    keepAliveTimeout: edge.keepAliveTimeoutMs,
+    // Node checks request timeouts on this interval (30 s by default), too coarse for short budgets.
+    http: { headersTimeout: edge.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, edge.requestTimeoutMs) },
+    clientErrorHandler: createClientErrorHandler(logger),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     frameworkErrors: (error, request, reply) => {
       reply.header(REQUEST_ID_HEADER, request.id);
@@ -52,12 +71,19 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
     runWithRequestContext({ requestId: request.id }, done);
   });
   registerErrorHandling(app, config.legacyApi);
-  await app.register(cookie);
+  await registerOverloadProtection(app, edge);
+  registerSecurityHeaders(app, config.nodeEnv === 'production');
+  await registerCors(app, config.corsOrigins);
+  registerJsonBodyParser(app, edge.jsonMaxDepth);
+  registerTimeBudgets(app, edge.budgets);
+  // Parsed on demand by the routes that read the session cookie, not on every request.
+  await app.register(cookie, { hook: false });
   await registerOpenApi(app);
   registerHealthRoutes(app, platform.readiness);
 
   await app.register(
     async (api) => {
+      registerRateLimits(api, platform.rateLimiters, config.rateLimits);
       for (const module of options.modules ?? []) {
         await api.register(async (scope) => module.register(scope));
       }

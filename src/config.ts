@@ -28,6 +28,19 @@ export interface Config {
   healthCheckTimeoutMs: number;
   auth: AuthConfig;
   rateLimits: RateLimitConfig;
+  edge: EdgeConfig;
+}
+
+export interface EdgeConfig {
+  /** Whole request (headers + body) must arrive within this; slow clients are cut off. */
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Time budgets by route kind; over budget answers 504 TIMEOUT. */
+  budgets: { read: number; write: number; upload: number; search: number };
+  jsonMaxDepth: number;
+  overloadMaxEventLoopDelayMs: number;
+  overloadMaxHeapUsedBytes: number;
 }
 
 export interface AuthConfig {
@@ -45,6 +58,8 @@ export interface RateLimitConfig {
   loginPerIpWindowS: number;
   apiPerIpPerMinute: number;
   registrationsPerIpPerHour: number;
+  authPerIpPerMinute: number;
+  writesPerIpPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -104,9 +119,18 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return raw;
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1024,
+  kib: 1024,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
-function byteSize(env: Env, name: string, fallback: number): number {
+function byteSize(env: Env, name: string, fallback: number, min = 1024): number {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
   const match = /^(\d+)\s*([a-z]*)$/i.exec(raw);
@@ -115,7 +139,7 @@ function byteSize(env: Env, name: string, fallback: number): number {
     throw new ConfigError(name, `must be a size in bytes, optionally with kb or mb (got "${raw}")`);
   }
   const bytes = Number(match[1]) * (SIZE_UNITS[unit] as number);
-  if (bytes < 1024 || bytes > 1024 ** 3) throw new ConfigError(name, 'must be from 1kb to 1024mb');
+  if (bytes < min || bytes > 64 * 1024 ** 3) throw new ConfigError(name, `must be from ${min} bytes to 64gb`);
   return bytes;
 }
 
@@ -208,6 +232,22 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       loginPerIpWindowS: 3600,
       apiPerIpPerMinute: integer(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
       registrationsPerIpPerHour: integer(env, 'REGISTRATIONS_PER_IP_PER_HOUR', 20, 1, 100_000),
+      authPerIpPerMinute: integer(env, 'AUTH_RATE_LIMIT_PER_MINUTE', 30, 1, 1_000_000),
+      writesPerIpPerMinute: integer(env, 'WRITE_RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000),
+    },
+    edge: {
+      requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
+      headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+      keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 72_000, 1_000, 600_000),
+      budgets: {
+        read: integer(env, 'TIME_BUDGET_READ_MS', 5_000, 10, 600_000),
+        write: integer(env, 'TIME_BUDGET_WRITE_MS', 10_000, 10, 600_000),
+        upload: integer(env, 'TIME_BUDGET_UPLOAD_MS', 120_000, 10, 3_600_000),
+        search: integer(env, 'TIME_BUDGET_SEARCH_MS', 3_000, 10, 600_000),
+      },
+      jsonMaxDepth: integer(env, 'JSON_MAX_DEPTH', 32, 2, 1_000),
+      overloadMaxEventLoopDelayMs: integer(env, 'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 1_000, 10, 60_000),
+      overloadMaxHeapUsedBytes: byteSize(env, 'OVERLOAD_MAX_HEAP_USED', 0, 0),
     },
   };
 }

@@ -39,7 +39,15 @@ export function captureLogs(): { lines: Record<string, unknown>[]; stream: Writa
 
 export async function startTestApp(shape: ShapeName, options: TestAppOptions = {}): Promise<TestApp> {
   let database: TestDatabase | undefined;
-  const env: Record<string, string> = { NODE_ENV: 'test', LOG_LEVEL: 'info', ...options.env };
+  // Request limits high enough for a test file's traffic from one address; tests of the limits set their own.
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    REGISTRATIONS_PER_IP_PER_HOUR: '10000',
+    AUTH_RATE_LIMIT_PER_MINUTE: '10000',
+    WRITE_RATE_LIMIT_PER_MINUTE: '10000',
+    ...options.env,
+  };
   if (shape === 'scale') {
     if (!scaleUrls) throw new Error('scale shape needs TEST_DATABASE_URL and TEST_REDIS_URL');
     if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;

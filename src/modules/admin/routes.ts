@@ -2,9 +2,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { errorResponses } from '../../platform/http/schemas.ts';
 import { authOf, type Guard } from '../auth/guard.ts';
 import type { AuthService } from '../auth/service.ts';
-import { errorResponses, SECURED, UserSchema } from '../auth/wire.ts';
+import { SECURED, UserSchema } from '../auth/wire.ts';
 
 export async function registerAdminUserRoutes(app: FastifyInstance, auth: AuthService, guard: Guard): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();

@@ -46,7 +46,8 @@ export function createGuard(auth: AuthService, allowedOrigins: readonly string[]
     const cached = authenticated.get(request);
     if (cached) return cached;
     const bearer = bearerToken(request);
-    const cookie = bearer === undefined ? request.cookies[SESSION_COOKIE] : undefined;
+    const cookie =
+      bearer === undefined && request.headers.cookie ? request.server.parseCookie(request.headers.cookie)[SESSION_COOKIE] : undefined;
     const token = bearer ?? cookie;
     if (!token) return undefined;
     const result = await auth.authenticate(token);

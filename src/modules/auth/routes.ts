@@ -3,19 +3,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.ts';
+import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schemas.ts';
 import { authOf, type Guard, SESSION_COOKIE } from './guard.ts';
 import { type AuthService, type RequestFacts, toPublicUser } from './service.ts';
-import {
-  errorResponses,
-  LoginBody,
-  NoContent,
-  PasswordChangeBody,
-  RegisterBody,
-  SECURED,
-  SessionParams,
-  SessionSchema,
-  UserSchema,
-} from './wire.ts';
+import { LoginBody, PasswordChangeBody, RegisterBody, SECURED, SessionParams, SessionSchema, UserSchema } from './wire.ts';
 
 export function requestFacts(request: FastifyRequest): RequestFacts {
   return { ip: request.ip, userAgent: request.headers['user-agent'] ?? null, log: request.log };
@@ -32,6 +23,7 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
   api.post(
     '/auth/register',
     {
+      config: { rateLimit: 'auth' },
       schema: {
         tags,
         summary: 'Create an account',
@@ -49,6 +41,7 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
   api.post(
     '/auth/login',
     {
+      config: { rateLimit: 'auth' },
       schema: {
         tags,
         summary: 'Sign in; returns a bearer token and sets the session cookie',
@@ -78,7 +71,7 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
     '/auth/logout',
     {
       preHandler: guard.requireUser,
-      schema: { tags, ...SECURED, summary: 'End this session', response: { 204: NoContent, ...errorResponses } },
+      schema: { tags, ...SECURED, summary: 'End this session', body: EmptyBody, response: { 204: NoContent, ...errorResponses } },
     },
     async (request, reply) => {
       await auth.logout(authOf(request).session);
@@ -138,6 +131,7 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
         tags,
         ...SECURED,
         summary: 'Revoke all my other sessions',
+        body: EmptyBody,
         response: { 200: Type.Object({ revoked: Type.Integer() }), ...errorResponses },
       },
     },

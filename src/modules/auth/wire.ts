@@ -1,6 +1,5 @@
 // Request and response schemas of the accounts API (snake_case on the wire).
 import { Type } from '@sinclair/typebox';
-import { errorEnvelopeSchema } from '../../platform/errors.ts';
 
 export const UserSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -32,9 +31,6 @@ export const RegisterBody = Type.Object(
 export const LoginBody = Type.Object({ email: Type.String({ maxLength: 254 }), password: Password }, { additionalProperties: false });
 export const PasswordChangeBody = Type.Object({ current_password: Password, new_password: Password }, { additionalProperties: false });
 export const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-
-export const errorResponses = { '4xx': errorEnvelopeSchema, '5xx': errorEnvelopeSchema } as const;
-export const NoContent = Type.Null({ description: 'No content' });
 
 /** OpenAPI: routes that need a session accept it as a bearer token or the session cookie. */
 export const SECURED: { security: Array<Record<string, string[]>> } = { security: [{ bearer: [] }, { cookie: [] }] };

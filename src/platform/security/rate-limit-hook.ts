@@ -1,0 +1,48 @@
+// Per-IP request limits on /api/v1: a global limit for every request, plus a stricter
+// named limit for auth routes and for writes. Standard RateLimit-* headers; 429 with Retry-After.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimitConfig } from '../../config.ts';
+import type { RateLimiters } from './rate-limiters.ts';
+import { countEvent, rateLimitedError, retryAfterSeconds } from './rate-limiters.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** 'auth' adds the strict auth limit on top of the global one; false exempts the route. */
+    rateLimit?: 'auth' | false;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function setHeaders(reply: FastifyReply, limiter: RateLimiterAbstract, result: RateLimiterRes): void {
+  reply.header('ratelimit-limit', limiter.points);
+  reply.header('ratelimit-remaining', Math.max(0, result.remainingPoints));
+  reply.header('ratelimit-reset', Math.ceil(result.msBeforeNext / 1000));
+}
+
+export function registerRateLimits(app: FastifyInstance, limiters: RateLimiters, limits: RateLimitConfig): void {
+  const global = limiters.create({ name: 'api-ip', points: limits.apiPerIpPerMinute, durationSeconds: 60 });
+  const auth = limiters.create({ name: 'auth-ip', points: limits.authPerIpPerMinute, durationSeconds: 60 });
+  const writes = limiters.create({ name: 'write-ip', points: limits.writesPerIpPerMinute, durationSeconds: 60 });
+
+  app.addHook('onRequest', async (request, reply) => {
+    const config = request.routeOptions.config;
+    if (config?.rateLimit === false) return;
+    // The strictest limit that applies decides the headers a client sees.
+    const applicable: RateLimiterAbstract[] = [global];
+    if (config?.rateLimit === 'auth') applicable.push(auth);
+    else if (!SAFE_METHODS.has(request.method)) applicable.push(writes);
+    let tightest: { limiter: RateLimiterAbstract; result: RateLimiterRes } | undefined;
+    for (const limiter of applicable) {
+      const result = await countEvent(limiter, request.ip);
+      if (result.consumedPoints > limiter.points) {
+        setHeaders(reply, limiter, result);
+        reply.header('retry-after', retryAfterSeconds(result));
+        throw rateLimitedError(result);
+      }
+      if (!tightest || result.remainingPoints < tightest.result.remainingPoints) tightest = { limiter, result };
+    }
+    if (tightest) setHeaders(reply, tightest.limiter, tightest.result);
+  });
+}
