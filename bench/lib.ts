@@ -24,7 +24,9 @@ export async function startRampart(env: Record<string, string> = {}) {
   const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', PORT: '0', ...env });
   const logger = createLogger('silent');
   const platform = await startPlatform(config, logger, { inMemory: true });
-  const app = await buildApp(platform, { modules: createApiModules(platform) });
+  const modules = createApiModules(platform);
+  await platform.startJobs('bench', true);
+  const app = await buildApp(platform, { modules });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url: address,

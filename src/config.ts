@@ -29,6 +29,16 @@ export interface Config {
   auth: AuthConfig;
   rateLimits: RateLimitConfig;
   edge: EdgeConfig;
+  jobs: JobsConfig;
+}
+
+export interface JobsConfig {
+  /** Run job handlers inside `serve` (default in the embedded shape). */
+  inProcessWorker: boolean;
+  heartbeatIntervalMs: number;
+  /** /health/ready fails when no worker beat for this long. */
+  heartbeatGraceMs: number;
+  pollingIntervalSeconds: number;
 }
 
 export interface EdgeConfig {
@@ -234,6 +244,12 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       registrationsPerIpPerHour: integer(env, 'REGISTRATIONS_PER_IP_PER_HOUR', 20, 1, 100_000),
       authPerIpPerMinute: integer(env, 'AUTH_RATE_LIMIT_PER_MINUTE', 30, 1, 1_000_000),
       writesPerIpPerMinute: integer(env, 'WRITE_RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000),
+    },
+    jobs: {
+      inProcessWorker: boolean(env, 'IN_PROCESS_WORKER', read(env, 'DATABASE_URL') === undefined),
+      heartbeatIntervalMs: integer(env, 'WORKER_HEARTBEAT_INTERVAL_MS', 5_000, 100, 600_000),
+      heartbeatGraceMs: integer(env, 'WORKER_HEARTBEAT_GRACE_MS', 30_000, 200, 3_600_000),
+      pollingIntervalSeconds: integer(env, 'JOB_POLL_INTERVAL_SECONDS', 2, 1, 600),
     },
     edge: {
       requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, type RunningProcess, runCli, startCli, waitForHttp } from './helpers/processes.ts';
+import { freePort, type RunningProcess, runCli, startCli, waitFor, waitForHttp } from './helpers/processes.ts';
 import { createTestDatabase, scaleUrls } from './helpers/shapes.ts';
 
 const running: RunningProcess[] = [];
@@ -106,18 +106,43 @@ describe('rampart CLI', () => {
     expect(users.status).toBe(200);
   });
 
-  it.runIf(scaleUrls)('runs the same migrations and serves on Postgres + Redis', async () => {
+  it.runIf(scaleUrls)('runs the same migrations and serves on Postgres + Redis, ready only while a worker beats', async () => {
     const database = await createTestDatabase();
     try {
-      const migrate = await runCli(['migrate'], { DATABASE_URL: database.url, REDIS_URL: scaleUrls?.redis ?? '' });
+      const env = {
+        DATABASE_URL: database.url,
+        REDIS_URL: scaleUrls?.redis ?? '',
+        REDIS_KEY_PREFIX: `t${Date.now()}:`,
+        WORKER_HEARTBEAT_INTERVAL_MS: '200',
+        WORKER_HEARTBEAT_GRACE_MS: '1500',
+      };
+      const migrate = await runCli(['migrate'], env);
       expect(migrate.code).toBe(0);
       const port = await freePort();
-      const server = startCli(['serve'], { PORT: String(port), DATABASE_URL: database.url, REDIS_URL: scaleUrls?.redis ?? '' });
+      const server = startCli(['serve'], { ...env, PORT: String(port) });
       running.push(server);
-      const ready = await waitForHttp(`http://127.0.0.1:${port}/health/ready`);
-      const body = (await ready.json()) as { checks: unknown };
-      expect(ready.status).toBe(200);
-      expect(body.checks).toMatchObject({ database: { status: 'ok' }, redis: { status: 'ok' } });
+      const notYet = await waitForHttp(`http://127.0.0.1:${port}/health/ready`);
+      expect(notYet.status).toBe(503);
+      expect(((await notYet.json()) as { checks: Record<string, { status: string }> }).checks.worker?.status).toBe('error');
+
+      const worker = startCli(['worker'], env);
+      running.push(worker);
+      const ready = await waitFor(async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
+        return response.status === 200 ? response : undefined;
+      });
+      expect(((await ready.json()) as { checks: unknown }).checks).toMatchObject({
+        database: { status: 'ok' },
+        redis: { status: 'ok' },
+        worker: { status: 'ok' },
+      });
+
+      // A worker that dies without saying goodbye: readiness turns 503 once the grace runs out.
+      worker.child.kill('SIGKILL');
+      const killedAt = Date.now();
+      await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 503 ? true : undefined));
+      expect(Date.now() - killedAt).toBeGreaterThan(500);
+
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
     } finally {

@@ -7,6 +7,8 @@ import { type Database, openDatabase } from './db/database.ts';
 import { lockDataDir, type ReleaseLock } from './db/lock.ts';
 import { type DatabaseCapabilities, detectCapabilities, runMigrations } from './db/migrate.ts';
 import { ReadinessRegistry } from './health.ts';
+import { Heartbeats } from './jobs/heartbeat.ts';
+import { JobQueue } from './jobs/queue.ts';
 import { createRedis, waitForRedis } from './redis.ts';
 import { RateLimiters } from './security/rate-limiters.ts';
 
@@ -18,6 +20,12 @@ export interface Platform {
   readonly readiness: ReadinessRegistry;
   readonly rateLimiters: RateLimiters;
   readonly capabilities: DatabaseCapabilities;
+  readonly jobs: JobQueue;
+  /**
+   * Starts the job queue once every module has defined its job types; with `work`,
+   * this process also runs the handlers and beats as a worker.
+   */
+  startJobs(role: string, work: boolean): Promise<void>;
   /** Closes Redis, the database and the lock, in that order. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -65,6 +73,10 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
     if (redis) {
       readiness.register({ name: 'redis', critical: config.redisRequired, check: async () => void (await redis.ping()) });
     }
+    const jobs = new JobQueue({ db, databaseUrl: config.databaseUrl, logger, pollingIntervalSeconds: config.jobs.pollingIntervalSeconds });
+    const heartbeats = new Heartbeats(db, redis, config.redisKeyPrefix, config.jobs.heartbeatGraceMs, logger);
+    readiness.register({ name: 'worker', critical: true, check: () => heartbeats.assertFresh() });
+    let jobsStarted = false;
     let stopped: Promise<void> | undefined;
     return {
       config,
@@ -74,8 +86,20 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       readiness,
       rateLimiters: new RateLimiters(redis, config.redisKeyPrefix),
       capabilities,
+      jobs,
+      async startJobs(role, work) {
+        await jobs.start();
+        jobsStarted = true;
+        if (!work) return;
+        await jobs.work();
+        heartbeats.start(role, config.jobs.heartbeatIntervalMs);
+      },
       stop() {
         stopped ??= (async () => {
+          if (jobsStarted) {
+            await heartbeats.stop();
+            await jobs.stop().catch((error: unknown) => logger.warn({ err: error }, 'job queue did not stop cleanly'));
+          }
           if (redis) redis.disconnect();
           await database.close();
           await releaseLock?.();

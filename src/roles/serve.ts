@@ -8,7 +8,9 @@ import { startPlatform } from '../platform/platform.ts';
 
 export async function serve(config: Config, logger: Logger): Promise<void> {
   const platform = await startPlatform(config, logger);
-  const app = await buildApp(platform, { modules: createApiModules(platform) });
+  const modules = createApiModules(platform);
+  await platform.startJobs('serve', config.jobs.inProcessWorker);
+  const app = await buildApp(platform, { modules });
   // Fastify's close stops accepting, lets in-flight requests finish, then runs onClose.
   app.addHook('onClose', () => platform.stop());
   try {

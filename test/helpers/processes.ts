@@ -56,3 +56,14 @@ export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<Resp
     }
   }
 }
+
+/** Polls `probe` until it returns something, or fails after `timeoutMs`. */
+export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('waitFor: condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -22,6 +22,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Extra routes registered before the app is ready (e.g. a route that throws). */
   extend?: (app: FastifyInstance) => void | Promise<void>;
+  /** Run job handlers (and the worker heartbeat) in this app; default true. */
+  worker?: boolean;
   /** Reuse an existing scale-shape database instead of creating one. */
   databaseUrl?: string;
 }
@@ -46,6 +48,7 @@ export async function startTestApp(shape: ShapeName, options: TestAppOptions = {
     REGISTRATIONS_PER_IP_PER_HOUR: '10000',
     AUTH_RATE_LIMIT_PER_MINUTE: '10000',
     WRITE_RATE_LIMIT_PER_MINUTE: '10000',
+    JOB_POLL_INTERVAL_SECONDS: '1',
     ...options.env,
   };
   if (shape === 'scale') {
@@ -63,7 +66,9 @@ export async function startTestApp(shape: ShapeName, options: TestAppOptions = {
   const { lines, stream } = captureLogs();
   const logger = createLogger(config.logLevel, stream);
   const platform = await startPlatform(config, logger, { inMemory: true });
-  const app = await buildApp(platform, { modules: createApiModules(platform) });
+  const modules = createApiModules(platform);
+  await platform.startJobs('test', options.worker ?? true);
+  const app = await buildApp(platform, { modules });
   await options.extend?.(app);
   await app.ready();
   return {

@@ -25,14 +25,14 @@ describe.each(shapes)('database layer (%s shape)', (shape) => {
     await t.platform.db.exec('create table tx_probe (id int primary key)');
     await expect(
       t.platform.db.transaction(async (tx) => {
-        await tx.execute(sql`insert into tx_probe values (1)`);
+        await tx.orm.execute(sql`insert into tx_probe values (1)`);
         throw new Error('abort');
       }),
     ).rejects.toThrow('abort');
     const rows = await t.platform.db.query('select * from tx_probe');
     expect(rows).toEqual([]);
     await t.platform.db.transaction(async (tx) => {
-      await tx.execute(sql`insert into tx_probe values (2)`);
+      await tx.query('insert into tx_probe values ($1)', [2]);
     });
     expect(await t.platform.db.query('select id from tx_probe')).toEqual([{ id: 2 }]);
   });

@@ -14,6 +14,12 @@ import { OID_BYTEA, OID_INT8, parseBytea, parseInt8 } from './type-parsers.ts';
 // biome-ignore lint/suspicious/noExplicitAny: both drivers' Drizzle types meet only at this shape.
 export type Orm = PgDatabase<PgQueryResultHKT, any>;
 
+/** One database transaction: Drizzle on it, and raw SQL for libraries (pg-boss) that must join it. */
+export interface Transaction {
+  readonly orm: Orm;
+  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
+}
+
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   readonly orm: Orm;
@@ -21,7 +27,8 @@ export interface Database {
   query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
   /** Several statements without parameters (DDL, scripts). */
   exec(text: string): Promise<void>;
-  transaction<T>(fn: (tx: Orm) => Promise<T>): Promise<T>;
+  /** Runs fn in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Cheapest round trip that proves the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -57,7 +64,14 @@ async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
     async exec(text: string) {
       await client.exec(text);
     },
-    transaction: (fn) => orm.transaction(fn),
+    transaction: (fn) =>
+      client.transaction((raw) =>
+        fn({
+          // Drizzle runs its queries through the PGlite transaction object, which has the client's query API.
+          orm: drizzlePglite({ client: raw as unknown as PGlite }) as unknown as Orm,
+          query: async <Row>(text: string, params: unknown[] = []) => (await raw.query<Row>(text, params)).rows,
+        }),
+      ),
     async ping() {
       await client.query('select 1');
     },
@@ -92,7 +106,23 @@ async function openPostgres(databaseUrl: string, options: OpenDatabaseOptions): 
     async exec(text: string) {
       await pool.query(text);
     },
-    transaction: (fn) => orm.transaction(fn),
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const result = await fn({
+          orm: drizzlePg({ client }) as unknown as Orm,
+          query: async <Row>(text: string, params: unknown[] = []) => (await client.query(text, params)).rows as Row[],
+        });
+        await client.query('commit');
+        return result;
+      } catch (error) {
+        await client.query('rollback').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
     async ping() {
       await pool.query('select 1');
     },

@@ -2,12 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GOOD_PASSWORD, uniqueEmail } from '../../helpers/accounts.ts';
-import { freePort, type RunningProcess, startCli, waitForHttp } from '../../helpers/processes.ts';
+import { freePort, type RunningProcess, startCli, waitFor, waitForHttp } from '../../helpers/processes.ts';
 import { createTestDatabase, scaleUrls, type TestDatabase } from '../../helpers/shapes.ts';
 
 describe.runIf(scaleUrls)('two server processes sharing Postgres and Redis', () => {
   let database: TestDatabase;
   const servers: { process: RunningProcess; base: string }[] = [];
+  let workerProcess: RunningProcess | undefined;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -16,13 +17,17 @@ describe.runIf(scaleUrls)('two server processes sharing Postgres and Redis', () 
       const port = await freePort();
       servers.push({ process: startCli(['serve'], { ...env, PORT: String(port), LOG_LEVEL: 'warn' }), base: `http://127.0.0.1:${port}` });
     }
-    for (const server of servers) expect((await waitForHttp(`${server.base}/health/ready`)).status).toBe(200);
+    workerProcess = startCli(['worker'], { ...env, LOG_LEVEL: 'warn' });
+    for (const server of servers) {
+      await waitForHttp(`${server.base}/health/live`);
+      await waitFor(async () => ((await fetch(`${server.base}/health/ready`)).status === 200 ? true : undefined));
+    }
   });
 
   afterAll(async () => {
-    for (const server of servers) {
-      server.process.child.kill('SIGTERM');
-      await server.process.exited;
+    for (const process of [...servers.map((server) => server.process), workerProcess]) {
+      process?.child.kill('SIGTERM');
+      await process?.exited;
     }
     await database.drop();
   });

@@ -1,0 +1,189 @@
+// Durable jobs on pg-boss in both shapes: typed definitions with retries (exponential
+// backoff), a dead-letter queue, expiry so a dead worker's job runs again, enqueueing
+// inside the caller's transaction, and the request id carried into the job's logs.
+import type { PGlite } from '@electric-sql/pglite';
+import { PgBoss } from 'pg-boss';
+import type { Logger } from 'pino';
+import type { Database, Transaction } from '../db/database.ts';
+import { AppError } from '../errors.ts';
+import { currentRequestId, runWithRequestContext } from '../observability/request-context.ts';
+import { pgliteExecutor, type SqlExecutor, transactionExecutor } from './sql-adapter.ts';
+
+export const JOB_SCHEMA = 'pgboss';
+const REQUEST_ID_FIELD = '_request_id';
+
+export interface JobContext {
+  id: string;
+  attempt: number;
+  log: Logger;
+}
+
+export interface JobDefinition<Data extends object> {
+  type: string;
+  handler(data: Data, job: JobContext): Promise<void>;
+  retryLimit?: number;
+  /** First retry delay; later ones double (with jitter). */
+  retryDelaySeconds?: number;
+  /** A job active longer than this is taken as lost (its worker died) and retried. */
+  expireInSeconds?: number;
+}
+
+export interface JobSummary {
+  id: string;
+  type: string;
+  state: string;
+  attempts: number;
+  retry_limit: number;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  output: unknown;
+}
+
+export interface JobQueueOptions {
+  db: Database;
+  databaseUrl: string | undefined;
+  logger: Logger;
+  pollingIntervalSeconds: number;
+}
+
+export class JobQueue {
+  readonly #options: JobQueueOptions;
+  readonly #boss: PgBoss;
+  readonly #definitions = new Map<string, JobDefinition<object>>();
+  #started = false;
+
+  constructor(options: JobQueueOptions) {
+    this.#options = options;
+    const db: SqlExecutor | undefined = options.databaseUrl ? undefined : pgliteExecutor(options.db.driver as PGlite);
+    this.#boss = db
+      ? new PgBoss({ db, schema: JOB_SCHEMA } as ConstructorParameters<typeof PgBoss>[0])
+      : new PgBoss({ connectionString: options.databaseUrl, schema: JOB_SCHEMA, max: 4 });
+    this.#boss.on('error', (error) => options.logger.error({ err: error }, 'job queue error'));
+  }
+
+  define<Data extends object>(definition: JobDefinition<Data>): void {
+    if (this.#started) throw new Error(`job type ${definition.type} defined after the queue started`);
+    this.#definitions.set(definition.type, definition as unknown as JobDefinition<object>);
+  }
+
+  /** Creates pg-boss's schema and every defined queue (with its dead-letter queue). */
+  async start(): Promise<void> {
+    await this.#boss.start();
+    for (const definition of this.#definitions.values()) {
+      const deadLetter = `${definition.type}.dead`;
+      await this.#boss.createQueue(deadLetter);
+      await this.#boss.createQueue(definition.type, {
+        retryLimit: definition.retryLimit ?? 3,
+        retryDelay: definition.retryDelaySeconds ?? 2,
+        retryBackoff: true,
+        retryDelayMax: 300,
+        expireInSeconds: definition.expireInSeconds ?? 300,
+        deadLetter,
+      });
+    }
+    this.#started = true;
+  }
+
+  /** Runs the handlers of every defined type in this process. */
+  async work(): Promise<void> {
+    for (const definition of this.#definitions.values()) {
+      await this.#boss.work<Record<string, unknown>>(
+        definition.type,
+        { pollingIntervalSeconds: this.#options.pollingIntervalSeconds, batchSize: 1 },
+        async ([job]) => {
+          if (!job) return;
+          const { [REQUEST_ID_FIELD]: requestId, ...data } = job.data ?? {};
+          const context = { requestId: typeof requestId === 'string' ? requestId : job.id };
+          const log = this.#options.logger.child({ request_id: context.requestId, job_id: job.id, job_type: definition.type });
+          await runWithRequestContext(context, async () => {
+            log.info('job started');
+            try {
+              await definition.handler(data, { id: job.id, attempt: job.retryCount ?? 0, log });
+              log.info('job completed');
+            } catch (error) {
+              log.warn({ err: error }, 'job failed; pg-boss retries it with backoff until its retry limit');
+              throw error;
+            }
+          });
+        },
+      );
+    }
+  }
+
+  /** Enqueues inside `tx`: the job exists exactly when the caller's transaction commits. */
+  async enqueue(tx: Transaction, type: string, data: object): Promise<string> {
+    if (!this.#definitions.has(type)) throw new Error(`unknown job type ${type}`);
+    const payload = { ...data, [REQUEST_ID_FIELD]: currentRequestId() ?? null };
+    const id = await this.#boss.send(type, payload, { db: transactionExecutor(tx) });
+    if (!id) throw new Error(`job ${type} was not enqueued`);
+    return id;
+  }
+
+  async stop(): Promise<void> {
+    // Unfinished jobs go back to the queue (graceful stop waits for handlers, then releases the rest).
+    await this.#boss.stop({ graceful: true, timeout: 5_000 });
+  }
+
+  async list(filter: {
+    state?: string;
+    type?: string;
+    limit: number;
+    before?: { createdAt: string; id: string };
+  }): Promise<{ jobs: JobSummary[]; position: string | null }> {
+    const rows = await this.#options.db.query<Record<string, unknown>>(
+      `select id, name, state::text as state, retry_count, retry_limit, created_on, started_on, completed_on, output, created_on::text as position
+         from ${JOB_SCHEMA}.job
+        where ($1::text is null or state::text = $1) and ($2::text is null or name = $2)
+          and ($3::text is null or (created_on, id) < ($3::timestamptz, $4::uuid))
+        order by created_on desc, id desc
+        limit $5`,
+      [filter.state ?? null, filter.type ?? null, filter.before?.createdAt ?? null, filter.before?.id ?? null, filter.limit + 1],
+    );
+    const page = rows.slice(0, filter.limit);
+    const last = page.at(-1);
+    return { jobs: page.map(toSummary), position: rows.length > filter.limit && last ? `${last.position}|${last.id}` : null };
+  }
+
+  async get(id: string): Promise<JobSummary & { data: unknown }> {
+    const [row] = await this.#options.db.query<Record<string, unknown>>(
+      `select id, name, state::text as state, retry_count, retry_limit, created_on, started_on, completed_on, output, data from ${JOB_SCHEMA}.job where id = $1`,
+      [id],
+    );
+    if (!row) throw new AppError('NOT_FOUND', 'No such job');
+    return { ...toSummary(row), data: row.data };
+  }
+
+  async retry(id: string): Promise<void> {
+    const job = await this.get(id);
+    if (job.state !== 'failed' && job.state !== 'cancelled')
+      throw new AppError('CONFLICT', `Only failed or cancelled jobs can be retried (this one is ${job.state})`);
+    await this.#boss.retry(job.type, id);
+  }
+
+  async cancel(id: string): Promise<void> {
+    const job = await this.get(id);
+    if (!['created', 'retry', 'active'].includes(job.state))
+      throw new AppError('CONFLICT', `Only pending or active jobs can be cancelled (this one is ${job.state})`);
+    await this.#boss.cancel(job.type, id);
+  }
+}
+
+function iso(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  return new Date(value as string).toISOString();
+}
+
+function toSummary(row: Record<string, unknown>): JobSummary {
+  return {
+    id: String(row.id),
+    type: String(row.name),
+    state: String(row.state),
+    attempts: Number(row.retry_count),
+    retry_limit: Number(row.retry_limit),
+    created_at: iso(row.created_on) as string,
+    started_at: iso(row.started_on),
+    completed_at: iso(row.completed_on),
+    output: row.output ?? null,
+  };
+}
