@@ -1,5 +1,6 @@
 // Shared pieces of the benchmarks: percentiles, an in-process Rampart server, results files.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -21,7 +22,13 @@ export function summarise(samples: number[]): { n: number; p50: number; p95: num
 
 /** A real Rampart server (embedded shape, in memory) listening on a free loopback port. */
 export async function startRampart(env: Record<string, string> = {}) {
-  const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', PORT: '0', ...env });
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    UPLOAD_ROOT: mkdtempSync(join(tmpdir(), 'rampart-bench-uploads-')),
+    ...env,
+  });
   const logger = createLogger('silent');
   const platform = await startPlatform(config, logger, { inMemory: true });
   const modules = createApiModules(platform);

@@ -1,7 +1,7 @@
 // The one place the environment is read: every setting is parsed, typed and
 // validated here so a bad value stops the process at start-up, not mid-request.
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -30,6 +30,15 @@ export interface Config {
   rateLimits: RateLimitConfig;
   edge: EdgeConfig;
   jobs: JobsConfig;
+  uploads: UploadsConfig;
+}
+
+export interface UploadsConfig {
+  /** Document bytes live here (DATA_DIR/uploads by default). */
+  root: string;
+  maxFileBytes: number;
+  maxFiles: number;
+  maxRequestBytes: number;
 }
 
 export interface JobsConfig {
@@ -244,6 +253,12 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       registrationsPerIpPerHour: integer(env, 'REGISTRATIONS_PER_IP_PER_HOUR', 20, 1, 100_000),
       authPerIpPerMinute: integer(env, 'AUTH_RATE_LIMIT_PER_MINUTE', 30, 1, 1_000_000),
       writesPerIpPerMinute: integer(env, 'WRITE_RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000),
+    },
+    uploads: {
+      root: resolve(read(env, 'UPLOAD_ROOT') ?? join(read(env, 'DATA_DIR') ?? './data', 'uploads')),
+      maxFileBytes: byteSize(env, 'MAX_UPLOAD_FILE_SIZE', 5 * 1024 * 1024),
+      maxFiles: integer(env, 'MAX_UPLOAD_FILES', 100, 1, 10_000),
+      maxRequestBytes: byteSize(env, 'MAX_UPLOAD_REQUEST_SIZE', 50 * 1024 * 1024),
     },
     jobs: {
       inProcessWorker: boolean(env, 'IN_PROCESS_WORKER', read(env, 'DATABASE_URL') === undefined),

@@ -1,11 +1,14 @@
 // Builds a real app (real PGlite or Postgres/Redis, real modules) for a test,
 // with its log lines captured so tests can assert what operators would see.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { createApiModules } from '../../src/modules/index.ts';
+import { createApiModules, type ModuleOptions } from '../../src/modules/index.ts';
 import { createLogger } from '../../src/platform/observability/logger.ts';
 import { type Platform, startPlatform } from '../../src/platform/platform.ts';
 import { createTestDatabase, type ShapeName, scaleUrls, type TestDatabase } from './shapes.ts';
@@ -22,6 +25,7 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Extra routes registered before the app is ready (e.g. a route that throws). */
   extend?: (app: FastifyInstance) => void | Promise<void>;
+  modules?: ModuleOptions;
   /** Run job handlers (and the worker heartbeat) in this app; default true. */
   worker?: boolean;
   /** Reuse an existing scale-shape database instead of creating one. */
@@ -49,6 +53,7 @@ export async function startTestApp(shape: ShapeName, options: TestAppOptions = {
     AUTH_RATE_LIMIT_PER_MINUTE: '10000',
     WRITE_RATE_LIMIT_PER_MINUTE: '10000',
     JOB_POLL_INTERVAL_SECONDS: '1',
+    UPLOAD_ROOT: mkdtempSync(join(tmpdir(), 'rampart-uploads-')),
     ...options.env,
   };
   if (shape === 'scale') {
@@ -66,7 +71,7 @@ export async function startTestApp(shape: ShapeName, options: TestAppOptions = {
   const { lines, stream } = captureLogs();
   const logger = createLogger(config.logLevel, stream);
   const platform = await startPlatform(config, logger, { inMemory: true });
-  const modules = createApiModules(platform);
+  const modules = createApiModules(platform, options.modules);
   await platform.startJobs('test', options.worker ?? true);
   const app = await buildApp(platform, { modules });
   await options.extend?.(app);

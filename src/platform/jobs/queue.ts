@@ -26,6 +26,8 @@ export interface JobDefinition<Data extends object> {
   retryDelaySeconds?: number;
   /** A job active longer than this is taken as lost (its worker died) and retried. */
   expireInSeconds?: number;
+  /** Housekeeping: also run on this cron schedule (UTC). */
+  cron?: string;
 }
 
 export interface JobSummary {
@@ -81,6 +83,7 @@ export class JobQueue {
         expireInSeconds: definition.expireInSeconds ?? 300,
         deadLetter,
       });
+      if (definition.cron) await this.#boss.schedule(definition.type, definition.cron);
     }
     this.#started = true;
   }
@@ -158,7 +161,9 @@ export class JobQueue {
     const job = await this.get(id);
     if (job.state !== 'failed' && job.state !== 'cancelled')
       throw new AppError('CONFLICT', `Only failed or cancelled jobs can be retried (this one is ${job.state})`);
-    await this.#boss.retry(job.type, id);
+    // pg-boss names the two: retry a failed job, resume a cancelled one.
+    if (job.state === 'failed') await this.#boss.retry(job.type, id);
+    else await this.#boss.resume(job.type, id);
   }
 
   async cancel(id: string): Promise<void> {

@@ -1,0 +1,105 @@
+// Admin API for durable jobs: list (by state and type, paged), inspect, retry, cancel.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../platform/errors.ts';
+import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schemas.ts';
+import type { JobQueue } from '../../platform/jobs/queue.ts';
+import type { Guard } from '../auth/guard.ts';
+import { SECURED } from '../auth/wire.ts';
+
+const JobSchema = Type.Object({
+  id: Type.String(),
+  type: Type.String(),
+  state: Type.String(),
+  attempts: Type.Integer(),
+  retry_limit: Type.Integer(),
+  created_at: Type.String({ format: 'date-time' }),
+  started_at: Type.Union([Type.String(), Type.Null()]),
+  completed_at: Type.Union([Type.String(), Type.Null()]),
+  output: Type.Unknown(),
+});
+const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
+const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!createdAt || !id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(Date.parse(createdAt))) {
+    throw new AppError('VALIDATION_FAILED', 'Invalid cursor', {
+      details: [{ path: 'query.cursor', message: 'is not a cursor from this API' }],
+    });
+  }
+  return { createdAt, id };
+}
+
+export async function registerAdminJobRoutes(app: FastifyInstance, jobs: JobQueue, guard: Guard): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['admin'];
+
+  api.get(
+    '/admin/jobs',
+    {
+      preHandler: guard.requireAdmin,
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'List jobs, newest first',
+        querystring: Type.Object(
+          {
+            state: Type.Optional(Type.Union(JOB_STATES.map((state) => Type.Literal(state)))),
+            type: Type.Optional(Type.String({ maxLength: 200 })),
+            limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+            cursor: Type.Optional(Type.String({ maxLength: 400 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ jobs: Type.Array(JobSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { state, type, limit, cursor } = request.query;
+      const page = await jobs.list({ state, type, limit, before: cursor ? decodeCursor(cursor) : undefined });
+      return { jobs: page.jobs, next_cursor: page.position ? Buffer.from(page.position).toString('base64url') : null };
+    },
+  );
+
+  api.get(
+    '/admin/jobs/:id',
+    {
+      preHandler: guard.requireAdmin,
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'One job, with its data',
+        params: IdParams,
+        response: { 200: Type.Object({ job: Type.Object({ ...JobSchema.properties, data: Type.Unknown() }) }), ...errorResponses },
+      },
+    },
+    async (request) => ({ job: await jobs.get(request.params.id) }),
+  );
+
+  for (const action of ['retry', 'cancel'] as const) {
+    api.post(
+      `/admin/jobs/:id/${action}`,
+      {
+        preHandler: guard.requireAdmin,
+        schema: {
+          tags,
+          ...SECURED,
+          summary: action === 'retry' ? 'Retry a failed or cancelled job' : 'Cancel a pending or active job',
+          params: IdParams,
+          body: EmptyBody,
+          response: { 204: NoContent, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        await (action === 'retry' ? jobs.retry(request.params.id) : jobs.cancel(request.params.id));
+        request.log.info({ event: `jobs.${action}`, job_id: request.params.id }, `job ${action} requested`);
+        return reply.code(204).send(null);
+      },
+    );
+  }
+}

@@ -1,0 +1,89 @@
+// Document bytes on disk, addressed by their SHA-256 under UPLOAD_ROOT. Client paths
+// never become file names, so no path can reach outside the root; blobs are immutable,
+// written to a temporary file and renamed, and never followed through symlinks.
+import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readdir, realpath, rename, rm, unlink } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+
+export function sha256Hex(content: Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+export class BlobStore {
+  readonly #root: string;
+
+  constructor(root: string) {
+    this.#root = resolve(root);
+  }
+
+  /** Where a blob lives; asserts (defence in depth) that it stays under the root. */
+  pathOf(sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error('not a sha256');
+    const path = resolve(this.#root, 'blobs', sha256.slice(0, 2), sha256);
+    if (!path.startsWith(this.#root + sep)) throw new Error('blob path escapes UPLOAD_ROOT');
+    return path;
+  }
+
+  async #ensureDirectory(path: string): Promise<void> {
+    await mkdir(path, { recursive: true });
+    // A directory swapped for a symlink would redirect writes: the real path must still be ours.
+    const real = await realpath(path);
+    const realRoot = await realpath(this.#root);
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) throw new Error('blob directory escapes UPLOAD_ROOT');
+  }
+
+  /** Stores content; returns its address. Storing the same bytes twice is a no-op. */
+  async put(content: Buffer): Promise<string> {
+    const sha256 = sha256Hex(content);
+    const target = this.pathOf(sha256);
+    const directory = join(target, '..');
+    await this.#ensureDirectory(directory);
+    const existing = await lstat(target).catch(() => undefined);
+    if (existing?.isFile() && existing.size === content.length) return sha256;
+    const temporary = join(directory, `.tmp-${randomBytes(8).toString('hex')}`);
+    const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, target);
+    return sha256;
+  }
+
+  async get(sha256: string): Promise<Buffer> {
+    const handle = await open(this.pathOf(sha256), constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      return await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async delete(sha256: string): Promise<void> {
+    await unlink(this.pathOf(sha256)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+  }
+
+  /** Every stored address (for the orphan sweep). */
+  async list(): Promise<string[]> {
+    const blobs = join(this.#root, 'blobs');
+    const prefixes = await readdir(blobs).catch(() => [] as string[]);
+    const all: string[] = [];
+    for (const prefix of prefixes) {
+      for (const name of await readdir(join(blobs, prefix)).catch(() => [] as string[])) {
+        if (/^[0-9a-f]{64}$/.test(name)) all.push(name);
+        else if (name.startsWith('.tmp-')) await rm(join(blobs, prefix, name), { force: true });
+      }
+    }
+    return all;
+  }
+
+  /** For tests and diagnostics: the whole tree's file count. */
+  async count(): Promise<number> {
+    return (await this.list()).length;
+  }
+}

@@ -1,0 +1,148 @@
+// Database access of the documents module: projects and documents.
+import { and, eq, sql } from 'drizzle-orm';
+import type { Database, Orm } from '../../platform/db/database.ts';
+import { documents, projects } from './schema.ts';
+
+export type ProjectRow = typeof projects.$inferSelect;
+export type DocumentRow = typeof documents.$inferSelect;
+/** A document without its (potentially large) symbol list, for listings. */
+export type DocumentListing = Pick<DocumentRow, 'id' | 'projectId' | 'path' | 'state' | 'sizeBytes' | 'language' | 'updatedAt'>;
+
+/** Escapes LIKE's wildcards so user text matches literally. */
+export function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+const listingColumns = {
+  id: documents.id,
+  projectId: documents.projectId,
+  path: documents.path,
+  state: documents.state,
+  sizeBytes: documents.sizeBytes,
+  language: documents.language,
+  updatedAt: documents.updatedAt,
+};
+
+export class DocumentsRepo {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  async insertProject(ownerId: string, name: string): Promise<ProjectRow> {
+    return (await this.#db.orm.insert(projects).values({ ownerId, name }).returning())[0] as ProjectRow;
+  }
+
+  async listProjects(ownerId: string): Promise<ProjectRow[]> {
+    return this.#db.orm.select().from(projects).where(eq(projects.ownerId, ownerId)).orderBy(sql`${projects.createdAt} desc`).limit(500);
+  }
+
+  async findProject(ownerId: string, projectId: string): Promise<ProjectRow | undefined> {
+    return (
+      await this.#db.orm
+        .select()
+        .from(projects)
+        .where(and(eq(projects.id, projectId), eq(projects.ownerId, ownerId)))
+        .limit(1)
+    )[0];
+  }
+
+  async findDocumentForOwner(ownerId: string, documentId: string): Promise<DocumentRow | undefined> {
+    const rows = await this.#db.orm
+      .select({ document: documents })
+      .from(documents)
+      .innerJoin(projects, eq(projects.id, documents.projectId))
+      .where(and(eq(documents.id, documentId), eq(projects.ownerId, ownerId)))
+      .limit(1);
+    return rows[0]?.document;
+  }
+
+  async findDocument(tx: Orm, documentId: string): Promise<DocumentRow | undefined> {
+    return (await tx.select().from(documents).where(eq(documents.id, documentId)).limit(1))[0];
+  }
+
+  async findByPath(tx: Orm, projectId: string, path: string): Promise<DocumentRow | undefined> {
+    return (
+      await tx
+        .select()
+        .from(documents)
+        .where(and(eq(documents.projectId, projectId), eq(documents.path, path)))
+        .for('update')
+        .limit(1)
+    )[0];
+  }
+
+  /** Inserts the document, or replaces the content of the one at that path; state goes back to pending. */
+  async upsertPending(tx: Orm, values: { projectId: string; path: string; sha256: string; sizeBytes: number }): Promise<DocumentRow> {
+    const rows = await tx
+      .insert(documents)
+      .values({ ...values, state: 'pending' })
+      .onConflictDoUpdate({
+        target: [documents.projectId, documents.path],
+        set: {
+          sha256: values.sha256,
+          sizeBytes: values.sizeBytes,
+          state: 'pending',
+          failureReason: null,
+          lineCount: null,
+          language: null,
+          symbols: null,
+          updatedAt: sql`now()`,
+        },
+      })
+      .returning();
+    return rows[0] as DocumentRow;
+  }
+
+  async markParsed(
+    tx: Orm,
+    id: string,
+    values: Pick<DocumentRow, 'state' | 'failureReason' | 'lineCount' | 'language' | 'symbols'>,
+  ): Promise<void> {
+    await tx
+      .update(documents)
+      .set({ ...values, updatedAt: sql`now()` })
+      .where(eq(documents.id, id));
+  }
+
+  async deleteDocument(tx: Orm, id: string): Promise<DocumentRow | undefined> {
+    return (await tx.delete(documents).where(eq(documents.id, id)).returning())[0];
+  }
+
+  async isBlobReferenced(tx: Orm, sha256: string): Promise<boolean> {
+    return (await tx.select({ id: documents.id }).from(documents).where(eq(documents.sha256, sha256)).limit(1)).length > 0;
+  }
+
+  async listInProject(
+    projectId: string,
+    options: { prefix?: string; q?: string; after?: string; limit: number },
+  ): Promise<DocumentListing[]> {
+    const conditions = [eq(documents.projectId, projectId)];
+    if (options.prefix) conditions.push(sql`${documents.path} like ${`${likeLiteral(options.prefix)}%`}`);
+    if (options.q) conditions.push(sql`${documents.path} ilike ${`%${likeLiteral(options.q)}%`}`);
+    if (options.after !== undefined) conditions.push(sql`${documents.path} > ${options.after}`);
+    return this.#db.orm
+      .select(listingColumns)
+      .from(documents)
+      .where(and(...conditions))
+      .orderBy(documents.path)
+      .limit(options.limit);
+  }
+
+  async searchForOwner(ownerId: string, q: string, limit: number): Promise<DocumentListing[]> {
+    return this.#db.orm
+      .select(listingColumns)
+      .from(documents)
+      .innerJoin(projects, eq(projects.id, documents.projectId))
+      .where(and(eq(projects.ownerId, ownerId), sql`${documents.path} ilike ${`%${likeLiteral(q)}%`}`))
+      .orderBy(documents.path)
+      .limit(limit);
+  }
+
+  async referencedBlobs(shas: string[]): Promise<Set<string>> {
+    if (shas.length === 0) return new Set();
+    const rows = await this.#db.query<{ sha256: string }>('select distinct sha256 from documents where sha256 = any($1::text[])', [shas]);
+    return new Set(rows.map((row) => row.sha256));
+  }
+}

@@ -1,0 +1,214 @@
+// HTTP routes of the documents module: projects, uploads (JSON or multipart), listing, search, read, delete.
+import multipart from '@fastify/multipart';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { UploadsConfig } from '../../config.ts';
+import { AppError } from '../../platform/errors.ts';
+import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schemas.ts';
+import { authOf, type Guard } from '../auth/guard.ts';
+import { SECURED } from '../auth/wire.ts';
+import type { DocumentsService, UploadFile } from './service.ts';
+import {
+  CreateProjectBody,
+  DocumentListingSchema,
+  DocumentSchema,
+  IdParams,
+  JsonUploadBody,
+  ListQuery,
+  ProjectSchema,
+  SearchQuery,
+  toDocument,
+  toListing,
+  toProject,
+} from './wire.ts';
+
+function tooLarge(limits: UploadsConfig): AppError {
+  return new AppError(
+    'PAYLOAD_TOO_LARGE',
+    `Each file may be at most ${limits.maxFileBytes} bytes, a request at most ${limits.maxRequestBytes}`,
+  );
+}
+
+/** Reads every file of a multipart upload; a `path` field names the next file, else its filename does. */
+async function readMultipart(request: FastifyRequest, limits: UploadsConfig): Promise<UploadFile[]> {
+  const files: UploadFile[] = [];
+  let total = 0;
+  let nextPath: string | undefined;
+  for await (const part of request.parts()) {
+    if (part.type === 'field') {
+      if (part.fieldname === 'path') nextPath = String(part.value);
+      continue;
+    }
+    const content = await part.toBuffer();
+    total += content.length;
+    if (total > limits.maxRequestBytes) throw tooLarge(limits);
+    files.push({ path: nextPath ?? part.filename, content });
+    nextPath = undefined;
+  }
+  if (files.length === 0) throw new AppError('VALIDATION_FAILED', 'A multipart upload needs at least one file');
+  return files;
+}
+
+export async function registerDocumentRoutes(
+  app: FastifyInstance,
+  documents: DocumentsService,
+  guard: Guard,
+  limits: UploadsConfig,
+): Promise<void> {
+  await app.register(multipart, {
+    preservePath: true, // busboy would strip directories from filenames; the path is the point
+    limits: {
+      fileSize: limits.maxFileBytes,
+      files: limits.maxFiles,
+      fields: limits.maxFiles * 2,
+      parts: limits.maxFiles * 3,
+      fieldSize: 4096,
+    },
+  });
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['documents'];
+
+  api.post(
+    '/projects',
+    {
+      preHandler: guard.requireUser,
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'Create a project',
+        body: CreateProjectBody,
+        response: { 201: Type.Object({ project: ProjectSchema }), ...errorResponses },
+      },
+    },
+    async (request, reply) =>
+      reply.code(201).send({ project: toProject(await documents.createProject(authOf(request).user.id, request.body.name)) }),
+  );
+
+  api.get(
+    '/projects',
+    {
+      preHandler: guard.requireUser,
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'My projects',
+        response: { 200: Type.Object({ projects: Type.Array(ProjectSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => ({ projects: (await documents.listProjects(authOf(request).user.id)).map(toProject) }),
+  );
+
+  api.post(
+    '/projects/:id/documents',
+    {
+      preHandler: guard.requireUser,
+      bodyLimit: limits.maxRequestBytes,
+      config: { timeBudget: 'upload' },
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'Upload documents: JSON {path, content} or multipart files (a `path` field before a file names it)',
+        params: IdParams,
+        body: { content: { 'application/json': { schema: JsonUploadBody }, 'multipart/form-data': { schema: EmptyBody } } },
+        response: {
+          200: Type.Object({ document: DocumentSchema }),
+          202: Type.Object({ document: Type.Optional(DocumentSchema), documents: Type.Optional(Type.Array(DocumentSchema)) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const owner = authOf(request).user.id;
+      if (request.isMultipart()) {
+        const results = await documents.upload(owner, request.params.id, await readMultipart(request, limits));
+        return reply.code(202).send({ documents: results.map((result) => toDocument(result.document)) });
+      }
+      const body = request.body as { path: string; content: string };
+      const content = Buffer.from(body.content, 'utf8');
+      if (content.length > limits.maxFileBytes) throw tooLarge(limits);
+      const [result] = await documents.upload(owner, request.params.id, [{ path: body.path, content }]);
+      if (!result) throw new Error('upload returned no result');
+      // 202: parsing runs in a job; 200: identical content was already there.
+      return reply.code(result.changed ? 202 : 200).send({ document: toDocument(result.document) });
+    },
+  );
+
+  api.get(
+    '/projects/:id/documents',
+    {
+      preHandler: guard.requireUser,
+      config: { timeBudget: 'search' },
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'List documents in path order (prefix), or find them by filename substring (q); keyset paged',
+        params: IdParams,
+        querystring: ListQuery,
+        response: {
+          200: Type.Object({ documents: Type.Array(DocumentListingSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const page = await documents.list(authOf(request).user.id, request.params.id, request.query);
+      return { documents: page.documents.map(toListing), next_cursor: page.nextCursor };
+    },
+  );
+
+  api.get(
+    '/documents/search',
+    {
+      preHandler: guard.requireUser,
+      config: { timeBudget: 'search' },
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'Find documents by filename substring across my projects',
+        querystring: SearchQuery,
+        response: { 200: Type.Object({ documents: Type.Array(DocumentListingSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => ({
+      documents: (await documents.searchAll(authOf(request).user.id, request.query.q, request.query.limit)).map(toListing),
+    }),
+  );
+
+  api.get(
+    '/documents/:id',
+    {
+      preHandler: guard.requireUser,
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'A document: metadata and content',
+        params: IdParams,
+        response: { 200: Type.Object({ document: DocumentSchema, content: Type.String() }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { document, content } = await documents.get(authOf(request).user.id, request.params.id);
+      return { document: toDocument(document), content };
+    },
+  );
+
+  api.delete(
+    '/documents/:id',
+    {
+      preHandler: guard.requireUser,
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'Delete a document (row and stored bytes)',
+        params: IdParams,
+        body: EmptyBody,
+        response: { 204: NoContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await documents.delete(authOf(request).user.id, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+}

@@ -1,0 +1,228 @@
+// Projects and code documents: uploads (path-checked, stored by content address,
+// parsed by a job enqueued in the same transaction), listing, search, reading, deletion.
+import { stat } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { AppError } from '../../platform/errors.ts';
+import type { JobContext } from '../../platform/jobs/queue.ts';
+import type { Platform } from '../../platform/platform.ts';
+import { BlobStore, sha256Hex } from './blob-store.ts';
+import { NotTextError, parseDocument } from './parse.ts';
+import { normaliseDocumentPath } from './paths.ts';
+import { type DocumentListing, type DocumentRow, DocumentsRepo, type ProjectRow } from './repo.ts';
+
+export const PARSE_JOB = 'documents.parse';
+export const ORPHAN_SWEEP_JOB = 'documents.sweep-orphan-blobs';
+
+export interface UploadFile {
+  path: string;
+  content: Buffer;
+}
+
+export interface UploadResult {
+  document: DocumentRow;
+  /** False when identical content was already stored at that path (a no-op). */
+  changed: boolean;
+}
+
+export interface DocumentsServiceOptions {
+  /** Test seam: called inside the parse transaction after its first write. */
+  afterFirstParseWrite?: (job: JobContext) => void;
+}
+
+export class DocumentsService {
+  readonly #platform: Platform;
+  readonly #repo: DocumentsRepo;
+  readonly #blobs: BlobStore;
+  readonly #options: DocumentsServiceOptions;
+
+  constructor(platform: Platform, options: DocumentsServiceOptions = {}) {
+    this.#platform = platform;
+    this.#repo = new DocumentsRepo(platform.db);
+    this.#blobs = new BlobStore(platform.config.uploads.root);
+    this.#options = options;
+    platform.jobs.define<{ document_id: string; sha256: string }>({
+      type: PARSE_JOB,
+      retryLimit: 3,
+      retryDelaySeconds: 1,
+      expireInSeconds: 120,
+      handler: (data, job) => this.parse(data.document_id, data.sha256, job),
+    });
+    platform.jobs.define({
+      type: ORPHAN_SWEEP_JOB,
+      cron: '17 3 * * *',
+      retryLimit: 1,
+      handler: async (_data, job) => {
+        await this.sweepOrphanBlobs(job.log);
+      },
+    });
+  }
+
+  get blobs(): BlobStore {
+    return this.#blobs;
+  }
+
+  createProject(ownerId: string, name: string): Promise<ProjectRow> {
+    return this.#repo.insertProject(ownerId, name.trim());
+  }
+
+  listProjects(ownerId: string): Promise<ProjectRow[]> {
+    return this.#repo.listProjects(ownerId);
+  }
+
+  async #project(ownerId: string, projectId: string): Promise<ProjectRow> {
+    const project = await this.#repo.findProject(ownerId, projectId);
+    // Someone else's project is indistinguishable from a missing one.
+    if (!project) throw new AppError('NOT_FOUND', 'No such project');
+    return project;
+  }
+
+  async upload(ownerId: string, projectId: string, files: UploadFile[]): Promise<UploadResult[]> {
+    await this.#project(ownerId, projectId);
+    // Every path is checked before anything is written, so one bad path writes nothing at all.
+    const checked = files.map((file) => ({ path: normaliseDocumentPath(file.path), content: file.content }));
+    const paths = new Set<string>();
+    for (const file of checked) {
+      if (paths.has(file.path)) throw new AppError('VALIDATION_FAILED', `Path ${file.path} appears twice in one upload`);
+      paths.add(file.path);
+    }
+    const stored = await Promise.all(checked.map(async (file) => ({ ...file, sha256: await this.#blobs.put(file.content) })));
+    try {
+      return await this.#platform.db.transaction(async (tx) => {
+        const results: UploadResult[] = [];
+        for (const file of stored) {
+          const existing = await this.#repo.findByPath(tx.orm, projectId, file.path);
+          if (existing && existing.sha256 === file.sha256) {
+            results.push({ document: existing, changed: false });
+            continue;
+          }
+          const document = await this.#repo.upsertPending(tx.orm, {
+            projectId,
+            path: file.path,
+            sha256: file.sha256,
+            sizeBytes: file.content.length,
+          });
+          await this.#platform.jobs.enqueue(tx, PARSE_JOB, { document_id: document.id, sha256: file.sha256 });
+          results.push({ document, changed: true });
+        }
+        return results;
+      });
+    } catch (error) {
+      // The rows never committed: blobs nobody references must not linger.
+      const referenced = await this.#repo.referencedBlobs(stored.map((file) => file.sha256)).catch(() => undefined);
+      if (referenced) for (const file of stored) if (!referenced.has(file.sha256)) await this.#blobs.delete(file.sha256).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** The parse job. Safe to run twice: a superseded or already-parsed version is skipped. */
+  async parse(documentId: string, sha256: string, job: JobContext): Promise<void> {
+    let content: Buffer;
+    try {
+      content = await this.#blobs.get(sha256);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await this.#fail(documentId, sha256, 'stored content is missing');
+      return;
+    }
+    if (sha256Hex(content) !== sha256) {
+      await this.#fail(documentId, sha256, 'stored content does not match its checksum');
+      return;
+    }
+    let parsed: ReturnType<typeof parseDocument>;
+    await this.#platform.db.transaction(async (tx) => {
+      const document = await this.#repo.findDocument(tx.orm, documentId);
+      if (!document || document.sha256 !== sha256 || document.state !== 'pending') {
+        job.log.info({ document_id: documentId }, 'document changed or already parsed; nothing to do');
+        return;
+      }
+      try {
+        parsed = parseDocument(document.path, content);
+      } catch (error) {
+        if (!(error instanceof NotTextError)) throw error;
+        await this.#repo.markParsed(tx.orm, documentId, {
+          state: 'failed',
+          failureReason: error.message,
+          lineCount: null,
+          language: null,
+          symbols: null,
+        });
+        return;
+      }
+      await this.#repo.markParsed(tx.orm, documentId, { state: 'ready', failureReason: null, ...parsed });
+      this.#options.afterFirstParseWrite?.(job);
+    });
+  }
+
+  async #fail(documentId: string, sha256: string, reason: string): Promise<void> {
+    await this.#platform.db.transaction(async (tx) => {
+      const document = await this.#repo.findDocument(tx.orm, documentId);
+      if (document && document.sha256 === sha256) {
+        await this.#repo.markParsed(tx.orm, documentId, {
+          state: 'failed',
+          failureReason: reason,
+          lineCount: null,
+          language: null,
+          symbols: null,
+        });
+      }
+    });
+  }
+
+  async list(ownerId: string, projectId: string, query: { prefix?: string; q?: string; cursor?: string; limit: number }) {
+    await this.#project(ownerId, projectId);
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const rows = await this.#repo.listInProject(projectId, { prefix: query.prefix, q: query.q, after, limit: query.limit + 1 });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return { documents: page, nextCursor: rows.length > query.limit && last ? Buffer.from(last.path).toString('base64url') : null };
+  }
+
+  searchAll(ownerId: string, q: string, limit: number): Promise<DocumentListing[]> {
+    return this.#repo.searchForOwner(ownerId, q, limit);
+  }
+
+  async get(ownerId: string, documentId: string): Promise<{ document: DocumentRow; content: string }> {
+    const document = await this.#repo.findDocumentForOwner(ownerId, documentId);
+    if (!document) throw new AppError('NOT_FOUND', 'No such document');
+    const content = await this.#blobs.get(document.sha256);
+    return { document, content: content.toString('utf8') };
+  }
+
+  /** Deletes the row and, once no row needs them, the bytes; a crash in between leaves only an orphan blob for the sweep. */
+  async delete(ownerId: string, documentId: string): Promise<void> {
+    const document = await this.#repo.findDocumentForOwner(ownerId, documentId);
+    if (!document) throw new AppError('NOT_FOUND', 'No such document');
+    const unreferenced = await this.#platform.db.transaction(async (tx) => {
+      await this.#repo.deleteDocument(tx.orm, documentId);
+      return !(await this.#repo.isBlobReferenced(tx.orm, document.sha256));
+    });
+    if (unreferenced) await this.#blobs.delete(document.sha256);
+  }
+
+  /** Housekeeping: removes blobs no document references (older than an hour, so in-flight uploads are safe). */
+  async sweepOrphanBlobs(log: Logger): Promise<number> {
+    const all = await this.#blobs.list();
+    const referenced = await this.#repo.referencedBlobs(all);
+    let removed = 0;
+    for (const sha of all) {
+      if (referenced.has(sha)) continue;
+      const info = await stat(this.#blobs.pathOf(sha)).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > 3_600_000) {
+        await this.#blobs.delete(sha);
+        removed += 1;
+      }
+    }
+    log.info({ removed }, 'orphan blobs swept');
+    return removed;
+  }
+}
+
+function decodeCursor(cursor: string): string {
+  const path = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (path.length === 0 || Buffer.from(path).toString('base64url') !== cursor) {
+    throw new AppError('VALIDATION_FAILED', 'Invalid cursor', {
+      details: [{ path: 'query.cursor', message: 'is not a cursor from this API' }],
+    });
+  }
+  return path;
+}

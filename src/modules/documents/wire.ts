@@ -1,0 +1,72 @@
+// Request and response schemas of the documents API, and row-to-wire mapping.
+import { Type } from '@sinclair/typebox';
+import type { DocumentListing, DocumentRow, ProjectRow } from './repo.ts';
+
+export const ProjectSchema = Type.Object({ id: Type.String(), name: Type.String(), created_at: Type.String({ format: 'date-time' }) });
+
+const listingFields = {
+  id: Type.String(),
+  project_id: Type.String(),
+  path: Type.String(),
+  state: Type.Union([Type.Literal('pending'), Type.Literal('ready'), Type.Literal('failed')]),
+  size_bytes: Type.Integer(),
+  language: Type.Union([Type.String(), Type.Null()]),
+  updated_at: Type.String({ format: 'date-time' }),
+};
+export const DocumentListingSchema = Type.Object(listingFields);
+export const DocumentSchema = Type.Object({
+  ...listingFields,
+  sha256: Type.String(),
+  failure_reason: Type.Union([Type.String(), Type.Null()]),
+  line_count: Type.Union([Type.Integer(), Type.Null()]),
+  symbols: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+});
+
+export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+export const CreateProjectBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+// The schema bounds the JSON; the service bounds the bytes (MAX_UPLOAD_FILE_SIZE) with a 413.
+export const JsonUploadBody = Type.Object(
+  { path: Type.String({ minLength: 1, maxLength: 4096 }), content: Type.String() },
+  { additionalProperties: false },
+);
+export const ListQuery = Type.Object(
+  {
+    prefix: Type.Optional(Type.String({ maxLength: 1024 })),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    cursor: Type.Optional(Type.String({ maxLength: 2000 })),
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  },
+  { additionalProperties: false },
+);
+export const SearchQuery = Type.Object(
+  { q: Type.String({ minLength: 1, maxLength: 200 }), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) },
+  { additionalProperties: false },
+);
+
+export function toProject(row: ProjectRow) {
+  return { id: row.id, name: row.name, created_at: row.createdAt.toISOString() };
+}
+
+export function toListing(row: DocumentListing) {
+  return {
+    id: row.id,
+    project_id: row.projectId,
+    path: row.path,
+    state: row.state,
+    size_bytes: row.sizeBytes,
+    language: row.language,
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+export function toDocument(row: DocumentRow) {
+  return {
+    ...toListing(row),
+    sha256: row.sha256,
+    failure_reason: row.failureReason,
+    line_count: row.lineCount,
+    symbols: row.symbols,
+    created_at: row.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,146 @@
+import { readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, registerAndLogin } from '../../helpers/accounts.ts';
+import { shapes } from '../../helpers/shapes.ts';
+import { startTestApp, type TestApp } from '../../helpers/test-app.ts';
+import { eventually } from '../../helpers/wait.ts';
+
+const TS_SOURCE = 'export function greet(name: string) {\n  return name;\n}\nexport class Greeter {}\nconst internal = 1;\n';
+
+function countFiles(dir: string): number {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).length;
+  } catch {
+    return 0;
+  }
+}
+
+describe.each(shapes)('documents API (%s shape)', (shape) => {
+  let t: TestApp;
+  let auth: Record<string, string>;
+  let projectId: string;
+  beforeAll(async () => {
+    t = await startTestApp(shape, { env: { MAX_UPLOAD_FILE_SIZE: '64kb' } });
+    auth = bearer((await registerAndLogin(t.app)).token);
+    const project = await t.app.inject({ method: 'POST', url: '/api/v1/projects', payload: { name: 'demo' }, headers: auth });
+    expect(project.statusCode).toBe(201);
+    projectId = project.json().project.id;
+  });
+  afterAll(() => t.close());
+
+  const upload = (path: string, content: string, headers = auth, project = projectId) =>
+    t.app.inject({ method: 'POST', url: `/api/v1/projects/${project}/documents`, payload: { path, content }, headers });
+  const getDocument = (id: string) => t.app.inject({ url: `/api/v1/documents/${id}`, headers: auth });
+  const ready = (id: string) =>
+    eventually(async () => {
+      const body = (await getDocument(id)).json();
+      return body.document.state !== 'pending' ? body : undefined;
+    });
+
+  it('refuses hostile paths with PATH_NOT_ALLOWED and writes nothing to disk or the database', async () => {
+    const uploads = t.config.uploads.root;
+    const before = countFiles(uploads);
+    for (const path of ['../x', '..%2Fx', '%252e%252e/x', '/etc/passwd', 'C:\\x', '\\\\server\\share', 'a/\u0000b']) {
+      const response = await upload(path, 'owned');
+      expect(response.statusCode, path).toBe(400);
+      expect(response.json().error_code).toBe('PATH_NOT_ALLOWED');
+    }
+    expect(countFiles(uploads)).toBe(before);
+    const rows = await t.platform.db.query("select 1 from documents where path like '%x' or path like '%passwd%' or path like '%share%'");
+    expect(rows).toEqual([]);
+  });
+
+  it('stores a good file as pending and the job makes it ready with language, lines, checksum and symbols', async () => {
+    const response = await upload('src/greet.ts', TS_SOURCE);
+    expect(response.statusCode).toBe(202);
+    const { document } = response.json();
+    expect(document).toMatchObject({ path: 'src/greet.ts', state: 'pending', size_bytes: Buffer.byteLength(TS_SOURCE) });
+    const parsed = await ready(document.id);
+    expect(parsed.document).toMatchObject({ state: 'ready', language: 'typescript', line_count: 5 });
+    expect(parsed.document.symbols).toEqual(['greet', 'Greeter', 'internal']);
+    expect(parsed.document.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(parsed.content).toBe(TS_SOURCE);
+  });
+
+  it('treats identical content as a no-op, and new content as a new version', async () => {
+    const first = (await upload('lib/util.py', 'def a():\n    pass\n')).json().document;
+    await ready(first.id);
+    const again = await upload('lib/util.py', 'def a():\n    pass\n');
+    expect(again.statusCode).toBe(200);
+    expect(again.json().document.state).toBe('ready');
+    const changed = await upload('lib/util.py', 'def a():\n    pass\n\nclass B:\n    pass\n');
+    expect(changed.statusCode).toBe(202);
+    expect(changed.json().document.id).toBe(first.id);
+    expect((await ready(first.id)).document.symbols).toEqual(['a', 'B']);
+  });
+
+  it('marks binary content failed with a reason', async () => {
+    const { document } = (await upload('bin/blob.dat', 'abc\u0000def')).json();
+    const parsed = await ready(document.id);
+    expect(parsed.document).toMatchObject({ state: 'failed', failure_reason: expect.stringContaining('binary') });
+  });
+
+  it('accepts multipart uploads of several files, each with its path, and limits their size', async () => {
+    const boundary = '----rampart';
+    const part = (path: string, content: string) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${path}"\r\nContent-Type: text/plain\r\n\r\n${content}\r\n`;
+    const body = `${part('mp/one.go', 'package main\nfunc One() {}\n')}${part('mp/two.go', 'package main\ntype Two struct{}\n')}--${boundary}--\r\n`;
+    const response = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/projects/${projectId}/documents`,
+      payload: body,
+      headers: { ...auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
+    });
+    expect(response.statusCode).toBe(202);
+    expect(response.json().documents.map((d: { path: string }) => d.path)).toEqual(['mp/one.go', 'mp/two.go']);
+    const big = `${part('mp/big.txt', 'x'.repeat(70 * 1024))}--${boundary}--\r\n`;
+    const tooBig = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/projects/${projectId}/documents`,
+      payload: big,
+      headers: { ...auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
+    });
+    expect(tooBig.statusCode).toBe(413);
+    expect(tooBig.json().error_code).toBe('PAYLOAD_TOO_LARGE');
+    expect((await upload('big.txt', 'x'.repeat(70 * 1024))).statusCode).toBe(413);
+  });
+
+  it('lists by prefix in path order with keyset pages, and finds by case-insensitive substring', async () => {
+    for (const name of ['b.ts', 'a.ts', 'c.ts', 'nested/d.ts']) await upload(`pager/${name}`, `export const x = '${name}';\n`);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `prefix=pager/&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = (await t.app.inject({ url: `/api/v1/projects/${projectId}/documents?${query}`, headers: auth })).json();
+      seen.push(...page.documents.map((d: { path: string }) => d.path));
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual(['pager/a.ts', 'pager/b.ts', 'pager/c.ts', 'pager/nested/d.ts']);
+    const found = (await t.app.inject({ url: `/api/v1/projects/${projectId}/documents?q=NESTED`, headers: auth })).json();
+    expect(found.documents.map((d: { path: string }) => d.path)).toEqual(['pager/nested/d.ts']);
+    // LIKE wildcards in the query match literally.
+    expect((await t.app.inject({ url: `/api/v1/projects/${projectId}/documents?q=%25`, headers: auth })).json().documents).toEqual([]);
+    const global = (await t.app.inject({ url: '/api/v1/documents/search?q=greet', headers: auth })).json();
+    expect(global.documents.map((d: { path: string }) => d.path)).toEqual(['src/greet.ts']);
+  });
+
+  it("keeps other users' projects and documents invisible (404)", async () => {
+    const stranger = bearer((await registerAndLogin(t.app)).token);
+    expect((await upload('x.ts', 'x', stranger)).statusCode).toBe(404);
+    expect((await t.app.inject({ url: `/api/v1/projects/${projectId}/documents`, headers: stranger })).statusCode).toBe(404);
+    const mine = (await t.app.inject({ url: '/api/v1/documents/search?q=greet', headers: auth })).json().documents[0];
+    expect((await t.app.inject({ url: `/api/v1/documents/${mine.id}`, headers: stranger })).statusCode).toBe(404);
+    expect((await t.app.inject({ url: '/api/v1/documents/search?q=greet', headers: stranger })).json().documents).toEqual([]);
+  });
+
+  it('deletes the row and the stored bytes together', async () => {
+    const { document } = (await upload('tmp/delete-me.ts', 'export const unique_delete_marker = 1;\n')).json();
+    await ready(document.id);
+    const sha = (await getDocument(document.id)).json().document.sha256;
+    const blobs = () => readdirSync(t.config.uploads.root, { recursive: true }).map(String);
+    expect(blobs().some((name) => name.endsWith(sha))).toBe(true);
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/documents/${document.id}`, headers: auth })).statusCode).toBe(204);
+    expect((await getDocument(document.id)).statusCode).toBe(404);
+    expect(blobs().some((name) => name.endsWith(sha))).toBe(false);
+  });
+});
