@@ -1,5 +1,6 @@
 // `npm run bench`: runs every benchmark and writes bench/results/latest.{json,md}.
 import { benchAuth } from './auth.ts';
+import { benchDocuments } from './documents.ts';
 import { benchEdge } from './edge.ts';
 import { type BenchSection, writeResults } from './lib.ts';
 
@@ -7,6 +8,7 @@ const only = process.argv[2];
 const suites: Record<string, () => Promise<BenchSection[]>> = {
   auth: () => benchAuth(),
   edge: () => benchEdge(),
+  documents: () => benchDocuments(),
 };
 
 const sections: BenchSection[] = [];

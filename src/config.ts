@@ -39,6 +39,9 @@ export interface UploadsConfig {
   maxFileBytes: number;
   maxFiles: number;
   maxRequestBytes: number;
+  maxArchiveEntries: number;
+  /** Decompressed bytes an archive import may produce in all. */
+  maxArchiveBytes: number;
 }
 
 export interface JobsConfig {
@@ -259,6 +262,8 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       maxFileBytes: byteSize(env, 'MAX_UPLOAD_FILE_SIZE', 5 * 1024 * 1024),
       maxFiles: integer(env, 'MAX_UPLOAD_FILES', 100, 1, 10_000),
       maxRequestBytes: byteSize(env, 'MAX_UPLOAD_REQUEST_SIZE', 50 * 1024 * 1024),
+      maxArchiveEntries: integer(env, 'MAX_ARCHIVE_ENTRIES', 10_000, 1, 1_000_000),
+      maxArchiveBytes: byteSize(env, 'MAX_ARCHIVE_UNCOMPRESSED_SIZE', 200 * 1024 * 1024),
     },
     jobs: {
       inProcessWorker: boolean(env, 'IN_PROCESS_WORKER', read(env, 'DATABASE_URL') === undefined),

@@ -90,6 +90,19 @@ export class AuthService {
       points: limits.registrationsPerIpPerHour,
       durationSeconds: 3600,
     });
+    platform.jobs.define({
+      type: 'auth.delete-expired-sessions',
+      cron: '7 * * * *',
+      retryLimit: 1,
+      handler: async (_data, job) => {
+        job.log.info({ deleted: await this.deleteExpiredSessions() }, 'expired sessions deleted');
+      },
+    });
+  }
+
+  /** Housekeeping: expired sessions are refused anyway; this keeps the table small. */
+  deleteExpiredSessions(): Promise<number> {
+    return this.#repo.deleteExpiredSessions(new Date());
   }
 
   async register(input: { email: string; password: string; displayName: string }, facts: RequestFacts): Promise<PublicUser> {

@@ -8,7 +8,8 @@ import { AppError } from '../../platform/errors.ts';
 import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schemas.ts';
 import { authOf, type Guard } from '../auth/guard.ts';
 import { SECURED } from '../auth/wire.ts';
-import type { DocumentsService, UploadFile } from './service.ts';
+import type { ArchiveFormat } from './archive.ts';
+import { type DocumentsService, IMPORT_JOB, type UploadFile } from './service.ts';
 import {
   CreateProjectBody,
   DocumentListingSchema,
@@ -22,6 +23,13 @@ import {
   toListing,
   toProject,
 } from './wire.ts';
+
+const ARCHIVE_TYPES: Record<string, ArchiveFormat> = {
+  'application/zip': 'zip',
+  'application/x-tar': 'tar',
+  'application/gzip': 'tar.gz',
+};
+const ArchiveBody = Type.Unsafe<Buffer>({ description: 'The archive bytes' });
 
 function tooLarge(limits: UploadsConfig): AppError {
   return new AppError(
@@ -66,8 +74,35 @@ export async function registerDocumentRoutes(
       fieldSize: 4096,
     },
   });
+  // Archives arrive as raw bytes; the import job unpacks them.
+  app.addContentTypeParser(Object.keys(ARCHIVE_TYPES), { parseAs: 'buffer', bodyLimit: limits.maxRequestBytes }, (_request, body, done) =>
+    done(null, body),
+  );
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['documents'];
+
+  api.post(
+    '/projects/:id/import',
+    {
+      preHandler: guard.requireUser,
+      bodyLimit: limits.maxRequestBytes,
+      config: { timeBudget: 'upload' },
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'Import a zip, tar or tar.gz archive; a job unpacks it with the same path rules and size limits',
+        params: IdParams,
+        body: { content: Object.fromEntries(Object.keys(ARCHIVE_TYPES).map((type) => [type, { schema: ArchiveBody }])) },
+        response: { 202: Type.Object({ job: Type.Object({ id: Type.String(), type: Type.String() }) }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const format = ARCHIVE_TYPES[request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() ?? ''];
+      if (!format) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Send the archive as ${Object.keys(ARCHIVE_TYPES).join(', ')}`);
+      const id = await documents.startImport(authOf(request).user.id, request.params.id, request.body as Buffer, format);
+      return reply.code(202).send({ job: { id, type: IMPORT_JOB } });
+    },
+  );
 
   api.post(
     '/projects',

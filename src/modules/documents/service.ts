@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../../platform/errors.ts';
 import type { JobContext } from '../../platform/jobs/queue.ts';
 import type { Platform } from '../../platform/platform.ts';
+import { type ArchiveFormat, ArchiveRejected, unpackArchive } from './archive.ts';
 import { BlobStore, sha256Hex } from './blob-store.ts';
 import { NotTextError, parseDocument } from './parse.ts';
 import { normaliseDocumentPath } from './paths.ts';
@@ -12,6 +13,7 @@ import { type DocumentListing, type DocumentRow, DocumentsRepo, type ProjectRow 
 
 export const PARSE_JOB = 'documents.parse';
 export const ORPHAN_SWEEP_JOB = 'documents.sweep-orphan-blobs';
+export const IMPORT_JOB = 'documents.import';
 
 export interface UploadFile {
   path: string;
@@ -46,6 +48,12 @@ export class DocumentsService {
       retryDelaySeconds: 1,
       expireInSeconds: 120,
       handler: (data, job) => this.parse(data.document_id, data.sha256, job),
+    });
+    platform.jobs.define<{ project_id: string; archive_sha256: string; format: ArchiveFormat }>({
+      type: IMPORT_JOB,
+      retryLimit: 2,
+      expireInSeconds: 600,
+      handler: (data, job) => this.importArchive(data, job),
     });
     platform.jobs.define({
       type: ORPHAN_SWEEP_JOB,
@@ -85,6 +93,11 @@ export class DocumentsService {
       if (paths.has(file.path)) throw new AppError('VALIDATION_FAILED', `Path ${file.path} appears twice in one upload`);
       paths.add(file.path);
     }
+    return this.#store(projectId, checked);
+  }
+
+  /** Stores already-checked files: blobs first, then rows and parse jobs in one transaction. */
+  async #store(projectId: string, checked: UploadFile[]): Promise<UploadResult[]> {
     const stored = await Promise.all(checked.map(async (file) => ({ ...file, sha256: await this.#blobs.put(file.content) })));
     try {
       return await this.#platform.db.transaction(async (tx) => {
@@ -112,6 +125,37 @@ export class DocumentsService {
       if (referenced) for (const file of stored) if (!referenced.has(file.sha256)) await this.#blobs.delete(file.sha256).catch(() => {});
       throw error;
     }
+  }
+
+  /** Accepts an archive for import: stored, and unpacked by a job enqueued in the same transaction. */
+  async startImport(ownerId: string, projectId: string, archive: Buffer, format: ArchiveFormat): Promise<string> {
+    await this.#project(ownerId, projectId);
+    const sha256 = await this.#blobs.put(archive);
+    return this.#platform.db.transaction((tx) =>
+      this.#platform.jobs.enqueue(tx, IMPORT_JOB, { project_id: projectId, archive_sha256: sha256, format }),
+    );
+  }
+
+  /** The import job: unpacks with the archive limits and stores every file; a rejected archive is an outcome, not a retry. */
+  async importArchive(data: { project_id: string; archive_sha256: string; format: ArchiveFormat }, job: JobContext) {
+    const { uploads } = this.#platform.config;
+    const archive = await this.#blobs.get(data.archive_sha256);
+    let files: UploadFile[];
+    try {
+      files = await unpackArchive(archive, data.format, {
+        maxEntries: uploads.maxArchiveEntries,
+        maxTotalBytes: uploads.maxArchiveBytes,
+        maxFileBytes: uploads.maxFileBytes,
+      });
+    } catch (error) {
+      if (!(error instanceof ArchiveRejected)) throw error;
+      job.log.warn({ reason: error.message }, 'archive rejected');
+      await this.#blobs.delete(data.archive_sha256);
+      return { status: 'rejected', reason: error.message };
+    }
+    const results = await this.#store(data.project_id, files);
+    await this.#blobs.delete(data.archive_sha256);
+    return { status: 'imported', files: results.length, changed: results.filter((result) => result.changed).length };
   }
 
   /** The parse job. Safe to run twice: a superseded or already-parsed version is skipped. */

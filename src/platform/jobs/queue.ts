@@ -20,7 +20,8 @@ export interface JobContext {
 
 export interface JobDefinition<Data extends object> {
   type: string;
-  handler(data: Data, job: JobContext): Promise<void>;
+  /** What it resolves to is kept as the job's output (visible in the admin API). */
+  handler(data: Data, job: JobContext): Promise<unknown>;
   retryLimit?: number;
   /** First retry delay; later ones double (with jitter). */
   retryDelaySeconds?: number;
@@ -99,11 +100,12 @@ export class JobQueue {
           const { [REQUEST_ID_FIELD]: requestId, ...data } = job.data ?? {};
           const context = { requestId: typeof requestId === 'string' ? requestId : job.id };
           const log = this.#options.logger.child({ request_id: context.requestId, job_id: job.id, job_type: definition.type });
-          await runWithRequestContext(context, async () => {
+          return runWithRequestContext(context, async () => {
             log.info('job started');
             try {
-              await definition.handler(data, { id: job.id, attempt: job.retryCount ?? 0, log });
+              const output = await definition.handler(data, { id: job.id, attempt: job.retryCount ?? 0, log });
               log.info('job completed');
+              return output;
             } catch (error) {
               log.warn({ err: error }, 'job failed; pg-boss retries it with backoff until its retry limit');
               throw error;

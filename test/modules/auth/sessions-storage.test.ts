@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, registerAndLogin } from '../../helpers/accounts.ts';
 import { shapes } from '../../helpers/shapes.ts';
 import { startTestApp, type TestApp } from '../../helpers/test-app.ts';
+import { eventually } from '../../helpers/wait.ts';
 
 describe.each(shapes)('session storage (%s shape)', (shape) => {
   let t: TestApp;
@@ -45,6 +46,19 @@ describe.each(shapes)('session storage (%s shape)', (shape) => {
     await t.platform.db.query("update sessions set idle_expires_at = now() - interval '1 second' where user_id = $1", [user.userId]);
     expect((await me(user.token)).statusCode).toBe(401);
     expect(await t.platform.db.query('select id from sessions where user_id = $1', [user.userId])).toEqual([]);
+  });
+
+  it('housekeeping deletes expired sessions and keeps live ones (scheduled hourly)', async () => {
+    const live = await registerAndLogin(t.app);
+    const expired = await registerAndLogin(t.app);
+    await t.platform.db.query("update sessions set idle_expires_at = now() - interval '1 second' where user_id = $1", [expired.userId]);
+    const [schedule] = await t.platform.db.query<{ cron: string }>(
+      "select cron from pgboss.schedule where name = 'auth.delete-expired-sessions'",
+    );
+    expect(schedule?.cron).toBe('7 * * * *');
+    await t.platform.db.transaction((tx) => t.platform.jobs.enqueue(tx, 'auth.delete-expired-sessions', {}));
+    await eventually(async () => (await t.platform.db.query('select 1 from sessions where user_id = $1', [expired.userId])).length === 0);
+    expect(await t.platform.db.query('select 1 from sessions where user_id = $1', [live.userId])).toHaveLength(1);
   });
 
   it('refuses a session past its absolute expiry even while in use', async () => {

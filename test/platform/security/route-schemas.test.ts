@@ -44,7 +44,8 @@ describe('route schemas', () => {
           if (status !== '204' && !response.content?.['application/json']?.schema) problems.push(`${name}: ${status} has no schema`);
         }
         if (!responses['4XX']?.content?.['application/json']?.schema) problems.push(`${name}: no 4xx envelope schema`);
-        if (['post', 'put', 'patch'].includes(method) && !operation.requestBody?.content?.['application/json']?.schema) {
+        const bodies = Object.values(operation.requestBody?.content ?? {});
+        if (['post', 'put', 'patch'].includes(method) && (bodies.length === 0 || bodies.some((body) => !body.schema))) {
           problems.push(`${name}: no request body schema`);
         }
         for (const param of path.match(/\{(\w+)\}/g) ?? []) {

@@ -1,0 +1,134 @@
+import type { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import yazl from 'yazl';
+import { bearer, registerAndLogin } from '../../helpers/accounts.ts';
+import { shapes } from '../../helpers/shapes.ts';
+import { startTestApp, type TestApp } from '../../helpers/test-app.ts';
+import { eventually } from '../../helpers/wait.ts';
+
+type TarEntry = { name: string; content?: string; type?: 'file' | 'symlink' | 'directory'; linkname?: string };
+
+async function collect(stream: Readable | NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+async function makeTar(entries: TarEntry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const entry of entries) pack.entry({ name: entry.name, type: entry.type ?? 'file', linkname: entry.linkname }, entry.content ?? '');
+  pack.finalize();
+  return collect(pack as unknown as Readable);
+}
+
+async function makeZip(entries: { name: string; content: Buffer | string }[]): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const entry of entries) zip.addBuffer(Buffer.from(entry.content), entry.name);
+  zip.end();
+  return collect(zip.outputStream);
+}
+
+describe.each(shapes)('archive import (%s shape)', (shape) => {
+  let t: TestApp;
+  let auth: Record<string, string>;
+  let projectId: string;
+  beforeAll(async () => {
+    t = await startTestApp(shape, {
+      env: { MAX_ARCHIVE_ENTRIES: '5', MAX_ARCHIVE_UNCOMPRESSED_SIZE: '100kb', MAX_UPLOAD_FILE_SIZE: '64kb' },
+    });
+    auth = bearer((await registerAndLogin(t.app)).token);
+    projectId = (await t.app.inject({ method: 'POST', url: '/api/v1/projects', payload: { name: 'imports' }, headers: auth })).json()
+      .project.id;
+  });
+  afterAll(() => t.close());
+
+  const importArchive = async (archive: Buffer, contentType: string) => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/projects/${projectId}/import`,
+      payload: archive,
+      headers: { ...auth, 'content-type': contentType },
+    });
+    return response;
+  };
+  const outcome = async (archive: Buffer, contentType: string) => {
+    const response = await importArchive(archive, contentType);
+    expect(response.statusCode).toBe(202);
+    const { id } = response.json().job;
+    return eventually(async () => {
+      const [job] = await t.platform.db.query<{ state: string; output: { status: string; reason?: string } }>(
+        'select state::text as state, output from pgboss.job where id = $1',
+        [id],
+      );
+      return job?.state === 'completed' ? job.output : undefined;
+    });
+  };
+  const paths = async () =>
+    (await t.platform.db.query<{ path: string }>('select path from documents where project_id = $1 order by path', [projectId])).map(
+      (row) => row.path,
+    );
+
+  it('imports a zip: every file becomes a document that the parse job makes ready', async () => {
+    const zip = await makeZip([
+      { name: 'app/main.go', content: 'package main\nfunc main() {}\n' },
+      { name: 'app/lib/util.py', content: 'def helper():\n    return 1\n' },
+    ]);
+    expect(await outcome(zip, 'application/zip')).toMatchObject({ status: 'imported', files: 2 });
+    expect(await paths()).toEqual(['app/lib/util.py', 'app/main.go']);
+    await eventually(async () => {
+      const rows = await t.platform.db.query<{ state: string }>("select state from documents where project_id = $1 and state = 'ready'", [
+        projectId,
+      ]);
+      return rows.length === 2;
+    });
+  });
+
+  it('imports a tar.gz with directories', async () => {
+    const tarball = gzipSync(
+      await makeTar([
+        { name: 'pkg', type: 'directory' },
+        { name: 'pkg/index.ts', content: 'export const x = 1;\n' },
+      ]),
+    );
+    expect(await outcome(tarball, 'application/gzip')).toMatchObject({ status: 'imported', files: 1 });
+    expect(await paths()).toContain('pkg/index.ts');
+  });
+
+  it.each([
+    ['a zip-slip entry', [{ name: '../escape.ts', content: 'x' }], /escape\.ts.*\. or \.\. segment/],
+    ['an absolute entry', [{ name: '/etc/cron.d/evil', content: 'x' }], /absolute/],
+    ['an encoded traversal', [{ name: '%2e%2e/evil.ts', content: 'x' }], /percent-decoded/],
+    ['a symlink', [{ name: 'link', type: 'symlink' as const, linkname: '/etc/passwd' }], /symlink/],
+    ['too many entries', Array.from({ length: 6 }, (_, i) => ({ name: `many/f${i}.ts`, content: 'x' })), /more than 5 entries/],
+  ])('rejects a tar with %s and imports none of it', async (_label, entries, reason) => {
+    const before = await paths();
+    const result = await outcome(await makeTar([{ name: 'ok/first.ts', content: 'x' }, ...entries]), 'application/x-tar');
+    expect(result.status).toBe('rejected');
+    expect(result.reason).toMatch(reason);
+    expect(await paths()).toEqual(before);
+  });
+
+  it('rejects a zip bomb by the bytes it really inflates to', async () => {
+    const bomb = await makeZip([
+      { name: 'zeros-1.txt', content: Buffer.alloc(60 * 1024) },
+      { name: 'zeros-2.txt', content: Buffer.alloc(60 * 1024) },
+    ]);
+    expect(bomb.length).toBeLessThan(2048);
+    const result = await outcome(bomb, 'application/zip');
+    expect(result).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/more than 102400 bytes uncompressed/) });
+  });
+
+  it('refuses other content types and other people', async () => {
+    expect((await importArchive(Buffer.from('a,b'), 'text/csv')).statusCode).toBe(415);
+    const stranger = bearer((await registerAndLogin(t.app)).token);
+    const response = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/projects/${projectId}/import`,
+      payload: await makeZip([{ name: 'x.ts', content: 'x' }]),
+      headers: { ...stranger, 'content-type': 'application/zip' },
+    });
+    expect(response.statusCode).toBe(404);
+  });
+});
