@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Config } from './config.ts';
 import { registerHealthRoutes } from './platform/health.ts';
 import { createClientErrorHandler } from './platform/http/client-errors.ts';
+import { closeConnectionsWhileDraining } from './platform/http/draining.ts';
 import { registerErrorHandling, sendError } from './platform/http/error-handler.ts';
 import { API_PREFIX, registerOpenApi } from './platform/http/openapi.ts';
 import { lazyChildLoggerFactory } from './platform/observability/lazy-logger.ts';
@@ -71,6 +72,7 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
     runWithRequestContext({ requestId: request.id }, done);
   });
   registerErrorHandling(app, config.legacyApi);
+  closeConnectionsWhileDraining(app);
   await registerOverloadProtection(app, edge);
   registerSecurityHeaders(app, config.nodeEnv === 'production');
   await registerCors(app, config.corsOrigins);

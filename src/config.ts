@@ -45,7 +45,7 @@ export interface UploadsConfig {
 }
 
 export interface JobsConfig {
-  /** Run job handlers inside `serve` (default in the embedded shape). */
+  /** Run job handlers inside `serve`. */
   inProcessWorker: boolean;
   heartbeatIntervalMs: number;
   /** /health/ready fails when no worker beat for this long. */
@@ -266,7 +266,9 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       maxArchiveBytes: byteSize(env, 'MAX_ARCHIVE_UNCOMPRESSED_SIZE', 200 * 1024 * 1024),
     },
     jobs: {
-      inProcessWorker: boolean(env, 'IN_PROCESS_WORKER', read(env, 'DATABASE_URL') === undefined),
+      // On by default in both shapes, so `DATABASE_URL=... npm start` alone is a working service;
+      // API-only pods beside `rampart worker` processes set it to false.
+      inProcessWorker: boolean(env, 'IN_PROCESS_WORKER', true),
       heartbeatIntervalMs: integer(env, 'WORKER_HEARTBEAT_INTERVAL_MS', 5_000, 100, 600_000),
       heartbeatGraceMs: integer(env, 'WORKER_HEARTBEAT_GRACE_MS', 30_000, 200, 3_600_000),
       pollingIntervalSeconds: integer(env, 'JOB_POLL_INTERVAL_SECONDS', 2, 1, 600),

@@ -106,7 +106,31 @@ describe('rampart CLI', () => {
     expect(users.status).toBe(200);
   });
 
-  it.runIf(scaleUrls)('runs the same migrations and serves on Postgres + Redis, ready only while a worker beats', async () => {
+  it.runIf(scaleUrls)('serves the scale shape from `npm start` alone and keeps the database password out of its logs', async () => {
+    const database = await createTestDatabase();
+    try {
+      const withPassword = new URL(database.url);
+      withPassword.username = 'postgres';
+      withPassword.password = 's3cret-pw'; // trust auth ignores it; the logs must not show it
+      const port = await freePort();
+      const server = startCli(['serve'], { DATABASE_URL: withPassword.toString(), REDIS_URL: scaleUrls?.redis ?? '', PORT: String(port) });
+      running.push(server);
+      await waitForHttp(`http://127.0.0.1:${port}/health/live`);
+      const ready = await waitFor(async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
+        return response.status === 200 ? response : undefined;
+      });
+      expect(((await ready.json()) as { checks: unknown }).checks).toMatchObject({ database: { status: 'ok' }, worker: { status: 'ok' } });
+      expect(server.output()).toContain('postgres:***@');
+      expect(server.output()).not.toContain('s3cret-pw');
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it.runIf(scaleUrls)('runs the same migrations on Postgres + Redis; an API-only serve is ready only while a worker beats', async () => {
     const database = await createTestDatabase();
     try {
       const env = {
@@ -116,10 +140,11 @@ describe('rampart CLI', () => {
         WORKER_HEARTBEAT_INTERVAL_MS: '200',
         WORKER_HEARTBEAT_GRACE_MS: '1500',
       };
+      const apiOnly = { ...env, IN_PROCESS_WORKER: 'false' };
       const migrate = await runCli(['migrate'], env);
       expect(migrate.code).toBe(0);
       const port = await freePort();
-      const server = startCli(['serve'], { ...env, PORT: String(port) });
+      const server = startCli(['serve'], { ...apiOnly, PORT: String(port) });
       running.push(server);
       const notYet = await waitForHttp(`http://127.0.0.1:${port}/health/ready`);
       expect(notYet.status).toBe(503);

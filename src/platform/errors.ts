@@ -64,6 +64,13 @@ export function envelope(error: AppError, requestId: string): ErrorEnvelope {
   return body;
 }
 
+/** A keyset cursor the API did not issue (or one tampered with). */
+export function invalidCursorError(): AppError {
+  return new AppError('VALIDATION_FAILED', 'Invalid cursor', {
+    details: [{ path: 'query.cursor', message: 'is not a cursor from this API' }],
+  });
+}
+
 /** JSON schema of the envelope, for route response declarations. */
 export const errorEnvelopeSchema = {
   type: 'object',

@@ -2,7 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { AppError } from '../../platform/errors.ts';
+import { invalidCursorError } from '../../platform/errors.ts';
 import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schemas.ts';
 import type { JobQueue } from '../../platform/jobs/queue.ts';
 import type { Guard } from '../auth/guard.ts';
@@ -25,9 +25,7 @@ const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   if (!createdAt || !id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(Date.parse(createdAt))) {
-    throw new AppError('VALIDATION_FAILED', 'Invalid cursor', {
-      details: [{ path: 'query.cursor', message: 'is not a cursor from this API' }],
-    });
+    throw invalidCursorError();
   }
   return { createdAt, id };
 }

@@ -1,7 +1,7 @@
 // Accounts and sessions: registration, login with brute-force limits, session
 // validation with sliding expiry, revocation, password change, and user administration.
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError } from '../../platform/errors.ts';
+import { AppError, invalidCursorError } from '../../platform/errors.ts';
 import type { Platform } from '../../platform/platform.ts';
 import { countEvent, isOverLimit, rateLimitedError } from '../../platform/security/rate-limiters.ts';
 import { assertAcceptablePassword, PasswordHasher } from './passwords.ts';
@@ -297,8 +297,6 @@ function decodeUserCursor(cursor: string): { createdAt: string; id: string } {
     }
     return { createdAt, id };
   } catch {
-    throw new AppError('VALIDATION_FAILED', 'Invalid cursor', {
-      details: [{ path: 'query.cursor', message: 'is not a cursor from this API' }],
-    });
+    throw invalidCursorError();
   }
 }

@@ -2,7 +2,7 @@
 // parsed by a job enqueued in the same transaction), listing, search, reading, deletion.
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { AppError } from '../../platform/errors.ts';
+import { AppError, invalidCursorError } from '../../platform/errors.ts';
 import type { JobContext } from '../../platform/jobs/queue.ts';
 import type { Platform } from '../../platform/platform.ts';
 import { type ArchiveFormat, ArchiveRejected, unpackArchive } from './archive.ts';
@@ -264,9 +264,7 @@ export class DocumentsService {
 function decodeCursor(cursor: string): string {
   const path = Buffer.from(cursor, 'base64url').toString('utf8');
   if (path.length === 0 || Buffer.from(path).toString('base64url') !== cursor) {
-    throw new AppError('VALIDATION_FAILED', 'Invalid cursor', {
-      details: [{ path: 'query.cursor', message: 'is not a cursor from this API' }],
-    });
+    throw invalidCursorError();
   }
   return path;
 }
