@@ -124,6 +124,29 @@ describe.each(shapes)('documents API (%s shape)', (shape) => {
     expect(global.documents.map((d: { path: string }) => d.path)).toEqual(['src/greet.ts']);
   });
 
+  it('finds every substring match in path order in a larger project', async () => {
+    const big = (await t.app.inject({ method: 'POST', url: '/api/v1/projects', payload: { name: 'big' }, headers: auth })).json().project
+      .id;
+    // 2,500 rows, matches spread through them: substring results come complete and in path order.
+    await t.platform.db.query(
+      `insert into documents (project_id, path, state, sha256, size_bytes)
+       select $1, 'f/' || lpad(n::text, 5, '0') || case when n in (3, 1500, 2200, 2499) then '_Needle' else '' end || '.ts', 'ready', repeat('a', 64), 1
+       from generate_series(1, 2500) as n`,
+      [big],
+    );
+    const found = (await t.app.inject({ url: `/api/v1/projects/${big}/documents?q=needle&limit=10`, headers: auth })).json();
+    expect(found.documents.map((d: { path: string }) => d.path)).toEqual([
+      'f/00003_Needle.ts',
+      'f/01500_Needle.ts',
+      'f/02200_Needle.ts',
+      'f/02499_Needle.ts',
+    ]);
+    const firstTwo = (await t.app.inject({ url: `/api/v1/projects/${big}/documents?q=needle&limit=2`, headers: auth })).json();
+    expect(firstTwo.documents.map((d: { path: string }) => d.path)).toEqual(['f/00003_Needle.ts', 'f/01500_Needle.ts']);
+    const pastWalk = (await t.app.inject({ url: `/api/v1/projects/${big}/documents?q=needle&limit=3&prefix=f/02`, headers: auth })).json();
+    expect(pastWalk.documents.map((d: { path: string }) => d.path)).toEqual(['f/02200_Needle.ts', 'f/02499_Needle.ts']);
+  });
+
   it("keeps other users' projects and documents invisible (404)", async () => {
     const stranger = bearer((await registerAndLogin(t.app)).token);
     expect((await upload('x.ts', 'x', stranger)).statusCode).toBe(404);
