@@ -80,13 +80,13 @@ export async function registerDocumentRoutes(
   );
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['documents'];
+  // Uploads and imports: signed in, the upload body limit and the upload time budget.
+  const uploadRoute = { preHandler: guard.requireUser, bodyLimit: limits.maxRequestBytes, config: { timeBudget: 'upload' as const } };
 
   api.post(
     '/projects/:id/import',
     {
-      preHandler: guard.requireUser,
-      bodyLimit: limits.maxRequestBytes,
-      config: { timeBudget: 'upload' },
+      ...uploadRoute,
       schema: {
         tags,
         ...SECURED,
@@ -137,9 +137,7 @@ export async function registerDocumentRoutes(
   api.post(
     '/projects/:id/documents',
     {
-      preHandler: guard.requireUser,
-      bodyLimit: limits.maxRequestBytes,
-      config: { timeBudget: 'upload' },
+      ...uploadRoute,
       schema: {
         tags,
         ...SECURED,

@@ -37,6 +37,8 @@ export class Heartbeats {
           .multi()
           .zadd(this.#key, now, this.workerId)
           .zremrangebyscore(this.#key, 0, now - 10 * this.#graceMs)
+          // A deployment whose workers are all gone leaves nothing behind.
+          .pexpire(this.#key, 10 * this.#graceMs)
           .exec(),
       );
     }
