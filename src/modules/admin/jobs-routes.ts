@@ -2,7 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { invalidCursorError } from '../../platform/errors.ts';
+import { decodeCursor, isTimestampText, isUuid } from '../../platform/http/keyset.ts';
 import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schemas.ts';
 import type { JobQueue } from '../../platform/jobs/queue.ts';
 import type { Guard } from '../auth/guard.ts';
@@ -21,14 +21,6 @@ const JobSchema = Type.Object({
 });
 const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(Date.parse(createdAt))) {
-    throw invalidCursorError();
-  }
-  return { createdAt, id };
-}
 
 export async function registerAdminJobRoutes(app: FastifyInstance, jobs: JobQueue, guard: Guard): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -59,8 +51,9 @@ export async function registerAdminJobRoutes(app: FastifyInstance, jobs: JobQueu
     },
     async (request) => {
       const { state, type, limit, cursor } = request.query;
-      const page = await jobs.list({ state, type, limit, before: cursor ? decodeCursor(cursor) : undefined });
-      return { jobs: page.jobs, next_cursor: page.position ? Buffer.from(page.position).toString('base64url') : null };
+      const [createdAt, id] = cursor ? decodeCursor(cursor, [isTimestampText, isUuid]) : [];
+      const page = await jobs.list({ state, type, limit, before: createdAt && id ? { createdAt, id } : undefined });
+      return { jobs: page.jobs, next_cursor: page.nextCursor };
     },
   );
 

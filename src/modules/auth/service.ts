@@ -1,7 +1,8 @@
 // Accounts and sessions: registration, login with brute-force limits, session
 // validation with sliding expiry, revocation, password change, and user administration.
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError, invalidCursorError } from '../../platform/errors.ts';
+import { AppError } from '../../platform/errors.ts';
+import { decodeCursor, isTimestampText, isUuid, keysetPage } from '../../platform/http/keyset.ts';
 import type { Platform } from '../../platform/platform.ts';
 import { countEvent, isOverLimit, rateLimitedError } from '../../platform/security/rate-limiters.ts';
 import { assertAcceptablePassword, PasswordHasher } from './passwords.ts';
@@ -250,11 +251,9 @@ export class AuthService {
   }
 
   async listUsers(limit: number, cursor?: string): Promise<{ users: PublicUser[]; nextCursor: string | null }> {
-    const after = cursor ? decodeUserCursor(cursor) : undefined;
-    const rows = await this.#repo.listUsers(limit + 1, after);
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    const nextCursor = rows.length > limit && last ? encodeUserCursor(last.position, last.user.id) : null;
+    const [createdAt, id] = cursor ? decodeCursor(cursor, [isTimestampText, isUuid]) : [];
+    const rows = await this.#repo.listUsers(limit + 1, createdAt && id ? { createdAt, id } : undefined);
+    const { page, nextCursor } = keysetPage(rows, limit, (row) => [row.position, row.user.id]);
     return { users: page.map((row) => toPublicUser(row.user)), nextCursor };
   }
 
@@ -281,22 +280,5 @@ export class AuthService {
       );
     }
     return toPublicUser(after);
-  }
-}
-
-function encodeUserCursor(position: string, id: string): string {
-  return Buffer.from(JSON.stringify([position, id])).toString('base64url');
-}
-
-function decodeUserCursor(cursor: string): { createdAt: string; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    const timestamp = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
-    if (typeof createdAt !== 'string' || !timestamp.test(createdAt) || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) {
-      throw new Error('bad cursor');
-    }
-    return { createdAt, id };
-  } catch {
-    throw invalidCursorError();
   }
 }

@@ -81,9 +81,4 @@ export class BlobStore {
     }
     return all;
   }
-
-  /** For tests and diagnostics: the whole tree's file count. */
-  async count(): Promise<number> {
-    return (await this.list()).length;
-  }
 }

@@ -2,7 +2,8 @@
 // parsed by a job enqueued in the same transaction), listing, search, reading, deletion.
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { AppError, invalidCursorError } from '../../platform/errors.ts';
+import { AppError } from '../../platform/errors.ts';
+import { decodeCursor, keysetPage } from '../../platform/http/keyset.ts';
 import type { JobContext } from '../../platform/jobs/queue.ts';
 import type { Platform } from '../../platform/platform.ts';
 import { type ArchiveFormat, ArchiveRejected, unpackArchive } from './archive.ts';
@@ -63,10 +64,6 @@ export class DocumentsService {
         await this.sweepOrphanBlobs(job.log);
       },
     });
-  }
-
-  get blobs(): BlobStore {
-    return this.#blobs;
   }
 
   createProject(ownerId: string, name: string): Promise<ProjectRow> {
@@ -214,11 +211,10 @@ export class DocumentsService {
 
   async list(ownerId: string, projectId: string, query: { prefix?: string; q?: string; cursor?: string; limit: number }) {
     await this.#project(ownerId, projectId);
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const [after] = query.cursor === undefined ? [] : decodeCursor(query.cursor, [(path) => path.length > 0]);
     const rows = await this.#repo.listInProject(projectId, { prefix: query.prefix, q: query.q, after, limit: query.limit + 1 });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    return { documents: page, nextCursor: rows.length > query.limit && last ? Buffer.from(last.path).toString('base64url') : null };
+    const { page, nextCursor } = keysetPage(rows, query.limit, (row) => [row.path]);
+    return { documents: page, nextCursor };
   }
 
   searchAll(ownerId: string, q: string, limit: number): Promise<DocumentListing[]> {
@@ -259,12 +255,4 @@ export class DocumentsService {
     log.info({ removed }, 'orphan blobs swept');
     return removed;
   }
-}
-
-function decodeCursor(cursor: string): string {
-  const path = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (path.length === 0 || Buffer.from(path).toString('base64url') !== cursor) {
-    throw invalidCursorError();
-  }
-  return path;
 }

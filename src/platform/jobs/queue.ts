@@ -6,6 +6,7 @@ import { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Database, Transaction } from '../db/database.ts';
 import { AppError } from '../errors.ts';
+import { keysetPage } from '../http/keyset.ts';
 import { currentRequestId, runWithRequestContext } from '../observability/request-context.ts';
 import { pgliteExecutor, type SqlExecutor, transactionExecutor } from './sql-adapter.ts';
 
@@ -135,7 +136,7 @@ export class JobQueue {
     type?: string;
     limit: number;
     before?: { createdAt: string; id: string };
-  }): Promise<{ jobs: JobSummary[]; position: string | null }> {
+  }): Promise<{ jobs: JobSummary[]; nextCursor: string | null }> {
     const rows = await this.#options.db.query<Record<string, unknown>>(
       `select id, name, state::text as state, retry_count, retry_limit, created_on, started_on, completed_on, output, created_on::text as position
          from ${JOB_SCHEMA}.job
@@ -145,9 +146,8 @@ export class JobQueue {
         limit $5`,
       [filter.state ?? null, filter.type ?? null, filter.before?.createdAt ?? null, filter.before?.id ?? null, filter.limit + 1],
     );
-    const page = rows.slice(0, filter.limit);
-    const last = page.at(-1);
-    return { jobs: page.map(toSummary), position: rows.length > filter.limit && last ? `${last.position}|${last.id}` : null };
+    const { page, nextCursor } = keysetPage(rows, filter.limit, (row) => [String(row.position), String(row.id)]);
+    return { jobs: page.map(toSummary), nextCursor };
   }
 
   async get(id: string): Promise<JobSummary & { data: unknown }> {

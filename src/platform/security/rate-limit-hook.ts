@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from '../../config.ts';
 import type { RateLimiters } from './rate-limiters.ts';
-import { countEvent, rateLimitedError, retryAfterSeconds } from './rate-limiters.ts';
+import { countEvent, rateLimitedError } from './rate-limiters.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -38,8 +38,7 @@ export function registerRateLimits(app: FastifyInstance, limiters: RateLimiters,
       const result = await countEvent(limiter, request.ip);
       if (result.consumedPoints > limiter.points) {
         setHeaders(reply, limiter, result);
-        reply.header('retry-after', retryAfterSeconds(result));
-        throw rateLimitedError(result);
+        throw rateLimitedError(result); // carries Retry-After
       }
       if (!tightest || result.remainingPoints < tightest.result.remainingPoints) tightest = { limiter, result };
     }

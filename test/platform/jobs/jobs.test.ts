@@ -113,5 +113,16 @@ describe.each(shapes)('durable jobs (%s shape)', (shape) => {
     expect((await t.app.inject({ method: 'POST', url: `/api/v1/admin/jobs/${futureId}/retry`, headers: admin })).statusCode).toBe(204);
     expect((await t.app.inject({ url: `/api/v1/admin/jobs/${futureId}`, headers: admin })).json().job.state).not.toBe('cancelled');
     expect((await t.app.inject({ url: '/api/v1/admin/jobs/00000000-0000-4000-8000-000000000009', headers: admin })).statusCode).toBe(404);
+    // Cursors reach SQL: anything but what the API issued is a 400, never a database error.
+    const forged = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    for (const cursor of ['garbage', forged(['2026', '00000000-0000-4000-8000-000000000000']), forged(['x'])]) {
+      const response = await t.app.inject({ url: `/api/v1/admin/jobs?cursor=${cursor}`, headers: admin });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().details).toEqual([{ path: 'query.cursor', message: 'is not a cursor from this API' }]);
+    }
+    const paged = await t.app.inject({ url: '/api/v1/admin/jobs?limit=1', headers: admin });
+    const next = await t.app.inject({ url: `/api/v1/admin/jobs?limit=1&cursor=${paged.json().next_cursor}`, headers: admin });
+    expect(next.statusCode).toBe(200);
+    expect(next.json().jobs[0].id).not.toBe(paged.json().jobs[0].id);
   });
 });
