@@ -51,6 +51,8 @@ export interface JobsConfig {
   /** /health/ready fails when no worker beat for this long. */
   heartbeatGraceMs: number;
   pollingIntervalSeconds: number;
+  /** Jobs a worker claims per fetch; a full batch means more work, so it fetches again at once. */
+  batchSize: number;
 }
 
 export interface EdgeConfig {
@@ -272,6 +274,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       heartbeatIntervalMs: integer(env, 'WORKER_HEARTBEAT_INTERVAL_MS', 5_000, 100, 600_000),
       heartbeatGraceMs: integer(env, 'WORKER_HEARTBEAT_GRACE_MS', 30_000, 200, 3_600_000),
       pollingIntervalSeconds: integer(env, 'JOB_POLL_INTERVAL_SECONDS', 2, 1, 600),
+      batchSize: integer(env, 'JOB_BATCH_SIZE', 5, 1, 100),
     },
     edge: {
       requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),

@@ -73,7 +73,13 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
     if (redis) {
       readiness.register({ name: 'redis', critical: config.redisRequired, check: async () => void (await redis.ping()) });
     }
-    const jobs = new JobQueue({ db, databaseUrl: config.databaseUrl, logger, pollingIntervalSeconds: config.jobs.pollingIntervalSeconds });
+    const jobs = new JobQueue({
+      db,
+      databaseUrl: config.databaseUrl,
+      logger,
+      pollingIntervalSeconds: config.jobs.pollingIntervalSeconds,
+      batchSize: config.jobs.batchSize,
+    });
     const heartbeats = new Heartbeats(db, redis, config.redisKeyPrefix, config.jobs.heartbeatGraceMs, logger);
     readiness.register({ name: 'worker', critical: true, check: () => heartbeats.assertFresh() });
     let jobsStarted = false;

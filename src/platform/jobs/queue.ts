@@ -2,7 +2,7 @@
 // backoff), a dead-letter queue, expiry so a dead worker's job runs again, enqueueing
 // inside the caller's transaction, and the request id carried into the job's logs.
 import type { PGlite } from '@electric-sql/pglite';
-import { PgBoss } from 'pg-boss';
+import { type Job, type JobResult, PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Database, Transaction } from '../db/database.ts';
 import { AppError } from '../errors.ts';
@@ -49,6 +49,7 @@ export interface JobQueueOptions {
   databaseUrl: string | undefined;
   logger: Logger;
   pollingIntervalSeconds: number;
+  batchSize: number;
 }
 
 export class JobQueue {
@@ -93,28 +94,41 @@ export class JobQueue {
   /** Runs the handlers of every defined type in this process. */
   async work(): Promise<void> {
     for (const definition of this.#definitions.values()) {
+      // pg-boss waits a whole polling interval between fetches unless a fetch comes back
+      // full, so one job per fetch would cap a worker at one job per interval. Batches with
+      // per-job results keep each job's own outcome, retries and output.
       await this.#boss.work<Record<string, unknown>>(
         definition.type,
-        { pollingIntervalSeconds: this.#options.pollingIntervalSeconds, batchSize: 1 },
-        async ([job]) => {
-          if (!job) return;
-          const { [REQUEST_ID_FIELD]: requestId, ...data } = job.data ?? {};
-          const context = { requestId: typeof requestId === 'string' ? requestId : job.id };
-          const log = this.#options.logger.child({ request_id: context.requestId, job_id: job.id, job_type: definition.type });
-          return runWithRequestContext(context, async () => {
-            log.info('job started');
-            try {
-              const output = await definition.handler(data, { id: job.id, attempt: job.retryCount ?? 0, log });
-              log.info('job completed');
-              return output;
-            } catch (error) {
-              log.warn({ err: error }, 'job failed; pg-boss retries it with backoff until its retry limit');
-              throw error;
-            }
-          });
+        {
+          pollingIntervalSeconds: this.#options.pollingIntervalSeconds,
+          batchSize: this.#options.batchSize,
+          burstWhenBatchFull: true,
+          perJobResults: true,
+        },
+        async (jobs) => {
+          const results: JobResult[] = [];
+          for (const job of jobs) results.push(await this.#runJob(definition, job));
+          return results;
         },
       );
     }
+  }
+
+  async #runJob(definition: JobDefinition<object>, job: Job<Record<string, unknown>>): Promise<JobResult> {
+    const { [REQUEST_ID_FIELD]: requestId, ...data } = job.data ?? {};
+    const context = { requestId: typeof requestId === 'string' ? requestId : job.id };
+    const log = this.#options.logger.child({ request_id: context.requestId, job_id: job.id, job_type: definition.type });
+    return runWithRequestContext(context, async () => {
+      log.info('job started');
+      try {
+        const output = await definition.handler(data, { id: job.id, attempt: job.retryCount ?? 0, log });
+        log.info('job completed');
+        return { id: job.id, status: 'completed', output };
+      } catch (error) {
+        log.warn({ err: error }, 'job failed; pg-boss retries it with backoff until its retry limit');
+        return { id: job.id, status: 'failed', output: { message: error instanceof Error ? error.message : String(error) } };
+      }
+    });
   }
 
   /** Enqueues inside `tx`: the job exists exactly when the caller's transaction commits. */
