@@ -1,5 +1,5 @@
 // Database access of the documents module: projects and documents.
-import { and, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, or, type SQL, sql } from 'drizzle-orm';
 import type { Database, Orm } from '../../platform/db/database.ts';
 import { documents, projects } from './schema.ts';
 
@@ -12,6 +12,24 @@ export type DocumentListing = Pick<DocumentRow, 'id' | 'projectId' | 'path' | 's
 export function likeLiteral(text: string): string {
   return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }
+
+/**
+ * Case-insensitive substring match of `q` in the paths of one project. The ILIKE decides;
+ * the per-project trigram keys (migration 0004) find the candidates through the index.
+ */
+function pathContains(projectId: string, q: string): SQL {
+  const conditions = [eq(documents.projectId, projectId), sql`${documents.path} ilike ${`%${likeLiteral(q)}%`}`];
+  // Under three characters there is no trigram to look up: the ILIKE alone walks the project in path order.
+  if ([...q].length >= 3) {
+    conditions.push(
+      sql`document_search_tokens(${documents.projectId}, ${documents.path}) @> document_search_tokens(${projectId}::uuid, ${q})`,
+    );
+  }
+  return and(...conditions) as SQL;
+}
+
+/** Projects searched per statement by searchForOwner: 1, then 4, 16, ... */
+const SEARCH_BATCH_GROWTH = 4;
 
 const listingColumns = {
   id: documents.id,
@@ -118,9 +136,8 @@ export class DocumentsRepo {
     projectId: string,
     options: { prefix?: string; q?: string; after?: string; limit: number },
   ): Promise<DocumentListing[]> {
-    const conditions = [eq(documents.projectId, projectId)];
+    const conditions = [options.q ? pathContains(projectId, options.q) : eq(documents.projectId, projectId)];
     if (options.prefix) conditions.push(sql`${documents.path} like ${`${likeLiteral(options.prefix)}%`}`);
-    if (options.q) conditions.push(sql`${documents.path} ilike ${`%${likeLiteral(options.q)}%`}`);
     if (options.after !== undefined) conditions.push(sql`${documents.path} > ${options.after}`);
     return this.#db.orm
       .select(listingColumns)
@@ -130,16 +147,36 @@ export class DocumentsRepo {
       .limit(options.limit);
   }
 
+  /**
+   * Substring search across the owner's projects: newest project first, path order inside
+   * each. Finding every match to sort them all by path costs a heap read per match, which
+   * for a common term is most of a project; in project order the search stops as soon as
+   * `limit` rows are found. Projects go in growing batches (one statement each), so a
+   * common term is answered from the first project and a rare one takes a few statements.
+   */
   async searchForOwner(ownerId: string, q: string, limit: number): Promise<DocumentListing[]> {
-    // project_id = ANY(array(...)) rather than a join: with a join the planner repeats the
-    // trigram index scan once per project (measured 121 ms vs 28 ms at 1M rows, 10 projects).
-    const ownProjects = sql`array(select ${projects.id} from ${projects} where ${projects.ownerId} = ${ownerId})`;
-    return this.#db.orm
-      .select(listingColumns)
-      .from(documents)
-      .where(and(sql`${documents.projectId} = any(${ownProjects})`, sql`${documents.path} ilike ${`%${likeLiteral(q)}%`}`))
-      .orderBy(documents.path)
-      .limit(limit);
+    const owned = await this.#db.orm
+      .select({ id: projects.id })
+      .from(projects)
+      .where(eq(projects.ownerId, ownerId))
+      .orderBy(desc(projects.createdAt), projects.id);
+    const found: DocumentListing[] = [];
+    for (let start = 0, size = 1; start < owned.length && found.length < limit; start += size, size *= SEARCH_BATCH_GROWTH) {
+      const batch = owned.slice(start, start + size).map((project) => project.id);
+      const batchOrder = sql`array_position(array[${sql.join(
+        batch.map((id) => sql`${id}::uuid`),
+        sql`, `,
+      )}], ${documents.projectId})`;
+      found.push(
+        ...(await this.#db.orm
+          .select(listingColumns)
+          .from(documents)
+          .where(or(...batch.map((id) => pathContains(id, q))))
+          .orderBy(batchOrder, documents.path)
+          .limit(limit - found.length)),
+      );
+    }
+    return found;
   }
 
   async referencedBlobs(shas: string[]): Promise<Set<string>> {

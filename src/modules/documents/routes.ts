@@ -199,6 +199,7 @@ export async function registerDocumentRoutes(
         tags,
         ...SECURED,
         summary: 'Find documents by filename substring across my projects',
+        description: 'Case-insensitive substring of the path. Results come newest project first, in path order inside each project.',
         querystring: SearchQuery,
         response: { 200: Type.Object({ documents: Type.Array(DocumentListingSchema) }), ...errorResponses },
       },

@@ -43,8 +43,12 @@ export const documents = pgTable(
     uniqueIndex('documents_project_path_key').on(table.projectId, table.path),
     // Prefix listing: `path LIKE 'src/%'` walks this index in path order.
     index('documents_project_path_prefix_idx').on(table.projectId, table.path.op('text_pattern_ops')),
-    // Substring filename search (`path ILIKE '%q%'`), per project and across projects.
-    index('documents_path_trgm_idx').using('gin', table.path.op('gin_trgm_ops')),
+    // Substring filename search: per-project trigram keys (migration 0004 says why not
+    // pg_trgm). fastupdate off: no pending list for queries to scan, since PGlite has no
+    // autovacuum to flush it.
+    index('documents_search_tokens_idx')
+      .using('gin', sql`document_search_tokens(${table.projectId}, ${table.path})`)
+      .with({ fastupdate: false }),
     index('documents_sha256_idx').on(table.sha256),
   ],
 );

@@ -147,6 +147,50 @@ describe.each(shapes)('documents API (%s shape)', (shape) => {
     expect(pastWalk.documents.map((d: { path: string }) => d.path)).toEqual(['f/02200_Needle.ts', 'f/02499_Needle.ts']);
   });
 
+  it('matches separators, short queries and non-ASCII letters the way ILIKE does', async () => {
+    const scratch = (await t.app.inject({ method: 'POST', url: '/api/v1/projects', payload: { name: 'scratch' }, headers: auth })).json()
+      .project.id;
+    const paths = ['src/user_cache.ts', 'src/user/cache.ts', 'src/userXcache.ts', 'docs/Ärger-Über.md', 'a%b.txt'];
+    for (const path of paths) expect((await upload(path, 'x', auth, scratch)).statusCode).toBe(202);
+    const search = async (q: string) =>
+      (await t.app.inject({ url: `/api/v1/projects/${scratch}/documents?q=${encodeURIComponent(q)}`, headers: auth }))
+        .json()
+        .documents.map((d: { path: string }) => d.path);
+    // '_' and '/' are literal characters, not wildcards or word breaks.
+    expect(await search('USER_CA')).toEqual(['src/user_cache.ts']);
+    expect(await search('r/c')).toEqual(['src/user/cache.ts']);
+    expect(await search('RXCACHE')).toEqual(['src/userXcache.ts']);
+    expect(await search('ärger-üb')).toEqual(['docs/Ärger-Über.md']);
+    expect(await search('%b')).toEqual(['a%b.txt']);
+    // Below three characters there is no trigram; the answer is still complete.
+    expect(await search('R/')).toEqual(['src/user/cache.ts']);
+    expect(await search('s')).toEqual(['docs/Ärger-Über.md', 'src/user/cache.ts', 'src/userXcache.ts', 'src/user_cache.ts']);
+  });
+
+  it('searches all my projects newest first, in path order inside each, up to the limit', async () => {
+    const me = bearer((await registerAndLogin(t.app)).token);
+    const created: string[] = [];
+    for (const name of ['first', 'second', 'third', 'fourth', 'fifth', 'sixth']) {
+      const id = (await t.app.inject({ method: 'POST', url: '/api/v1/projects', payload: { name }, headers: me })).json().project.id;
+      created.push(id);
+      for (const path of [`${name}/b_report.ts`, `${name}/a_report.ts`, `${name}/other.ts`]) {
+        expect((await upload(path, 'x', me, id)).statusCode).toBe(202);
+      }
+      // Distinct creation times, so "newest first" has one answer.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const search = async (query: string) =>
+      (await t.app.inject({ url: `/api/v1/documents/search?${query}`, headers: me })).json().documents.map((d: { path: string }) => d.path);
+    const newestFirst = ['sixth', 'fifth', 'fourth', 'third', 'second', 'first'];
+    expect(await search('q=REPORT&limit=200')).toEqual(newestFirst.flatMap((name) => [`${name}/a_report.ts`, `${name}/b_report.ts`]));
+    // The limit cuts across project batches (1, then 4, then the rest).
+    expect(await search('q=report&limit=7')).toEqual(
+      newestFirst.flatMap((name) => [`${name}/a_report.ts`, `${name}/b_report.ts`]).slice(0, 7),
+    );
+    expect(await search('q=first/a_')).toEqual(['first/a_report.ts']);
+    expect(await search('q=nothing-here')).toEqual([]);
+  });
+
   it("keeps other users' projects and documents invisible (404)", async () => {
     const stranger = bearer((await registerAndLogin(t.app)).token);
     expect((await upload('x.ts', 'x', stranger)).statusCode).toBe(404);

@@ -1,0 +1,2 @@
+DROP INDEX "documents_path_trgm_idx";--> statement-breakpoint
+CREATE INDEX "documents_search_tokens_idx" ON "documents" USING gin (document_search_tokens("project_id", "path")) WITH (fastupdate=false);
