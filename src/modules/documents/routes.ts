@@ -15,6 +15,8 @@ import {
   DocumentListingSchema,
   DocumentSchema,
   IdParams,
+  ImportParams,
+  ImportSchema,
   JsonUploadBody,
   ListQuery,
   ProjectSchema,
@@ -101,6 +103,34 @@ export async function registerDocumentRoutes(
       if (!format) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Send the archive as ${Object.keys(ARCHIVE_TYPES).join(', ')}`);
       const id = await documents.startImport(authOf(request).user.id, request.params.id, request.body as Buffer, format);
       return reply.code(202).send({ job: { id, type: IMPORT_JOB } });
+    },
+  );
+
+  api.get(
+    '/projects/:id/imports/:job_id',
+    {
+      preHandler: guard.requireUser,
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'State and outcome of an archive import',
+        description: 'result is set once the import job ends: {status: "imported", files, changed} or {status: "rejected", reason}.',
+        params: ImportParams,
+        response: { 200: Type.Object({ import: ImportSchema }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const job = await documents.importStatus(authOf(request).user.id, request.params.id, request.params.job_id);
+      return {
+        import: {
+          id: job.id,
+          state: job.state,
+          attempts: job.attempts,
+          created_at: job.created_at,
+          completed_at: job.completed_at,
+          result: job.output ?? null,
+        },
+      };
     },
   );
 

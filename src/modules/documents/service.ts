@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AppError } from '../../platform/errors.ts';
 import { decodeCursor, keysetPage } from '../../platform/http/keyset.ts';
-import type { JobContext } from '../../platform/jobs/queue.ts';
+import type { JobContext, JobSummary } from '../../platform/jobs/queue.ts';
 import type { Platform } from '../../platform/platform.ts';
 import { type ArchiveFormat, ArchiveRejected, unpackArchive } from './archive.ts';
 import { BlobStore, sha256Hex } from './blob-store.ts';
@@ -131,6 +131,16 @@ export class DocumentsService {
     return this.#platform.db.transaction((tx) =>
       this.#platform.jobs.enqueue(tx, IMPORT_JOB, { project_id: projectId, archive_sha256: sha256, format }),
     );
+  }
+
+  /** An import's state and outcome, for the project's owner; any other job id is 404. */
+  async importStatus(ownerId: string, projectId: string, jobId: string): Promise<JobSummary> {
+    await this.#project(ownerId, projectId);
+    const { data, ...job } = await this.#platform.jobs.get(jobId);
+    if (job.type !== IMPORT_JOB || (data as { project_id?: unknown } | null)?.project_id !== projectId) {
+      throw new AppError('NOT_FOUND', 'No such import in this project');
+    }
+    return job;
   }
 
   /** The import job: unpacks with the archive limits and stores every file; a rejected archive is an outcome, not a retry. */

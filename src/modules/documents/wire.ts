@@ -24,6 +24,15 @@ export const DocumentSchema = Type.Object({
 });
 
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+export const ImportParams = Type.Object({ id: Type.String({ format: 'uuid' }), job_id: Type.String({ format: 'uuid' }) });
+export const ImportSchema = Type.Object({
+  id: Type.String(),
+  state: Type.String({ description: 'created, retry, active, completed, cancelled or failed' }),
+  attempts: Type.Integer(),
+  created_at: Type.String({ format: 'date-time' }),
+  completed_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  result: Type.Unknown(),
+});
 export const CreateProjectBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 // The schema bounds the JSON; the service bounds the bytes (MAX_UPLOAD_FILE_SIZE) with a 413.
 export const JsonUploadBody = Type.Object(

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
@@ -57,12 +58,12 @@ describe.each(shapes)('archive import (%s shape)', (shape) => {
     const response = await importArchive(archive, contentType);
     expect(response.statusCode).toBe(202);
     const { id } = response.json().job;
+    // Followed the way its owner would: the import status route.
     return eventually(async () => {
-      const [job] = await t.platform.db.query<{ state: string; output: { status: string; reason?: string } }>(
-        'select state::text as state, output from pgboss.job where id = $1',
-        [id],
-      );
-      return job?.state === 'completed' ? job.output : undefined;
+      const status = await t.app.inject({ url: `/api/v1/projects/${projectId}/imports/${id}`, headers: auth });
+      expect(status.statusCode).toBe(200);
+      const body = status.json().import;
+      return body.state === 'completed' ? (body.result as { status: string; reason?: string; files?: number }) : undefined;
     });
   };
   const paths = async () =>
@@ -130,5 +131,25 @@ describe.each(shapes)('archive import (%s shape)', (shape) => {
       headers: { ...stranger, 'content-type': 'application/zip' },
     });
     expect(response.statusCode).toBe(404);
+  });
+
+  it("shows an import's status to its project's owner only, and no other job through that route", async () => {
+    const started = await importArchive(await makeZip([{ name: 'status/one.ts', content: 'x' }]), 'application/zip');
+    const { id } = started.json().job;
+    const url = `/api/v1/projects/${projectId}/imports/${id}`;
+    const mine = await t.app.inject({ url, headers: auth });
+    expect(mine.statusCode).toBe(200);
+    expect(mine.json().import).toMatchObject({ id, state: expect.any(String), attempts: 0 });
+    expect(JSON.stringify(mine.json())).not.toContain('archive_sha256');
+    const stranger = bearer((await registerAndLogin(t.app)).token);
+    expect((await t.app.inject({ url, headers: stranger })).statusCode).toBe(404);
+    const [parseJob] = await t.platform.db.query<{ id: string }>("select id from pgboss.job where name = 'documents.parse' limit 1");
+    const other = await t.app.inject({ url: `/api/v1/projects/${projectId}/imports/${parseJob?.id}`, headers: auth });
+    expect(other.statusCode).toBe(404);
+    expect(other.json().error_code).toBe('NOT_FOUND');
+    const unknown = await t.app.inject({ url: `/api/v1/projects/${projectId}/imports/${randomUUID()}`, headers: auth });
+    expect(unknown.statusCode).toBe(404);
+    const malformed = await t.app.inject({ url: `/api/v1/projects/${projectId}/imports/not-a-uuid`, headers: auth });
+    expect(malformed.json().error_code).toBe('VALIDATION_FAILED');
   });
 });
