@@ -1,7 +1,7 @@
 // Throughput and p99 of GET /health/live through the full hardened Rampart stack vs
 // bare Fastify vs Express 5 + helmet + cors + express-rate-limit, each in its own process.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -59,15 +59,26 @@ async function waitUntilServing(url: string): Promise<void> {
   throw new Error(`${url} never answered`);
 }
 
-async function measure(target: Target, seconds: number): Promise<{ rps: number; p99: number; p50: number; errors: number }> {
+async function measure(
+  target: Target,
+  seconds: number,
+): Promise<{ rps: number; p99: number; p50: number; errors: number; cpuMicrosPerRequest: number }> {
   const port = await freePort();
   const child = target.start(port);
   try {
     const url = `http://127.0.0.1:${port}${target.path}`;
     await waitUntilServing(url);
     await autocannon({ url, connections: 32, duration: 2 }); // warm-up
+    const cpuBefore = cpuSeconds(child.pid);
     const result = await autocannon({ url, connections: 32, duration: seconds });
-    return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, errors: result.errors + result.non2xx };
+    const cpuMicrosPerRequest = ((cpuSeconds(child.pid) - cpuBefore) * 1e6) / result.requests.total;
+    return {
+      rps: result.requests.average,
+      p99: result.latency.p99,
+      p50: result.latency.p50,
+      errors: result.errors + result.non2xx,
+      cpuMicrosPerRequest,
+    };
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -77,17 +88,31 @@ async function measure(target: Target, seconds: number): Promise<{ rps: number; 
   }
 }
 
+/**
+ * CPU seconds (user + system) a process has used, from /proc: the server's own cost per
+ * request, which scheduling noise on a shared machine blurs far less than req/s.
+ */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 export async function benchEdge(rounds = 3, seconds = 8): Promise<BenchSection[]> {
-  const samples = new Map<string, { rps: number[]; p99: number[]; errors: number }>();
+  const samples = new Map<string, { rps: number[]; p99: number[]; cpu: number[]; errors: number }>();
   // Rounds interleave the three servers so a noisy minute hurts all of them alike.
   for (let round = 0; round < rounds; round += 1) {
     for (const target of targets) {
       const result = await measure(target, seconds);
-      const entry = samples.get(target.name) ?? { rps: [], p99: [], errors: 0 };
+      const entry = samples.get(target.name) ?? { rps: [], p99: [], cpu: [], errors: 0 };
       entry.rps.push(result.rps);
       entry.p99.push(result.p99);
+      entry.cpu.push(result.cpuMicrosPerRequest);
       entry.errors += result.errors;
       samples.set(target.name, entry);
     }
@@ -96,26 +121,30 @@ export async function benchEdge(rounds = 3, seconds = 8): Promise<BenchSection[]
     name,
     rps: Math.round(median(entry.rps)),
     p99: median(entry.p99),
+    cpuMicros: Math.round(median(entry.cpu) * 10) / 10,
     errors: entry.errors,
   }));
   const rpsOf = (name: string) => summary.find((item) => item.name === name)?.rps ?? Number.NaN;
   const hardened = rpsOf('Rampart (hardened)');
   const vsBare = hardened / rpsOf('bare Fastify');
   const vsExpress = hardened / rpsOf('Express 5 + helmet + cors + rate limit');
+  const cpuOf = (name: string) => summary.find((item) => item.name === name)?.cpuMicros ?? Number.NaN;
+  const cpuVsBare = cpuOf('bare Fastify') / cpuOf('Rampart (hardened)');
   return [
     {
       name: `HTTP edge: GET /health/live, 32 connections, median of ${rounds} x ${seconds} s`,
       table: {
-        columns: ['server', 'req/s (median)', 'p99 ms (median)', 'errors'],
-        rows: summary.map((item) => [item.name, item.rps, item.p99, item.errors]),
+        columns: ['server', 'req/s (median)', 'p99 ms (median)', 'server CPU us/request (median)', 'errors'],
+        rows: summary.map((item) => [item.name, item.rps, item.p99, item.cpuMicros, item.errors]),
       },
       notes: [
         `hardened / bare Fastify = ${(vsBare * 100).toFixed(0)} % (target >= 70 %): ${vsBare >= 0.7 ? 'PASS' : 'FAIL'}`,
         `hardened / Express stack = ${vsExpress.toFixed(2)}x (target >= 2x): ${vsExpress >= 2 ? 'PASS' : 'FAIL'}`,
         'Rampart runs with LOG_LEVEL=warn (no per-request log line) like the other two, which log nothing; /health/live sits outside the /api/v1 rate limit, as probes should',
         'autocannon shares the 2 cores with the server under test',
+        `by server CPU per request (less sensitive to a noisy machine than req/s), hardened costs ${(1 / cpuVsBare).toFixed(2)}x bare Fastify, i.e. ${(cpuVsBare * 100).toFixed(0)} % of its throughput per core`,
       ],
-      data: { summary, ratio_vs_bare: vsBare, ratio_vs_express: vsExpress, raw: Object.fromEntries(samples) },
+      data: { summary, ratio_vs_bare: vsBare, ratio_vs_express: vsExpress, cpu_ratio_vs_bare: cpuVsBare, raw: Object.fromEntries(samples) },
     },
   ];
 }
