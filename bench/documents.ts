@@ -55,7 +55,7 @@ function filenameQuery(random: (max: number) => number): string {
   return name.slice(start, start + length);
 }
 
-export async function seed(db: Database): Promise<{ owners: string[]; projects: string[]; csv: string }> {
+async function seed(db: Database): Promise<{ owners: string[]; projects: string[]; csv: string }> {
   const owners = Array.from({ length: OWNERS }, () => randomUUID());
   const projects = owners.flatMap(() => Array.from({ length: PROJECTS_PER_OWNER }, () => randomUUID()));
   for (const [i, id] of owners.entries()) {
@@ -81,7 +81,7 @@ export async function seed(db: Database): Promise<{ owners: string[]; projects: 
 
 const COPY_SQL = 'copy documents (project_id, path, state, sha256, size_bytes) from stdin';
 
-export async function load(db: Database, csv: string): Promise<number> {
+async function load(db: Database, csv: string): Promise<number> {
   const started = performance.now();
   if (db.kind === 'pglite') {
     await (db.driver as PGlite).query(COPY_SQL.replace('stdin', "'/dev/blob'"), [], { blob: new Blob([csv]) });

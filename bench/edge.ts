@@ -124,12 +124,12 @@ export async function benchEdge(rounds = 3, seconds = 8): Promise<BenchSection[]
     cpuMicros: Math.round(median(entry.cpu) * 10) / 10,
     errors: entry.errors,
   }));
-  const rpsOf = (name: string) => summary.find((item) => item.name === name)?.rps ?? Number.NaN;
-  const hardened = rpsOf('Rampart (hardened)');
-  const vsBare = hardened / rpsOf('bare Fastify');
-  const vsExpress = hardened / rpsOf('Express 5 + helmet + cors + rate limit');
-  const cpuOf = (name: string) => summary.find((item) => item.name === name)?.cpuMicros ?? Number.NaN;
-  const cpuVsBare = cpuOf('bare Fastify') / cpuOf('Rampart (hardened)');
+  const [bare, hardened, express] = ['bare Fastify', 'Rampart (hardened)', 'Express 5 + helmet + cors + rate limit'].map((name) =>
+    summary.find((item) => item.name === name),
+  );
+  const vsBare = (hardened?.rps ?? Number.NaN) / (bare?.rps ?? Number.NaN);
+  const vsExpress = (hardened?.rps ?? Number.NaN) / (express?.rps ?? Number.NaN);
+  const cpuVsBare = (bare?.cpuMicros ?? Number.NaN) / (hardened?.cpuMicros ?? Number.NaN);
   return [
     {
       name: `HTTP edge: GET /health/live, 32 connections, median of ${rounds} x ${seconds} s`,

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { decodeCursor, isTimestampText, isUuid } from '../../platform/http/keyset.ts';
 import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schemas.ts';
-import type { JobQueue } from '../../platform/jobs/queue.ts';
+import { JOB_STATES, type JobQueue } from '../../platform/jobs/queue.ts';
 import type { Guard } from '../auth/guard.ts';
 import { SECURED } from '../auth/wire.ts';
 
@@ -19,7 +19,6 @@ const JobSchema = Type.Object({
   completed_at: Type.Union([Type.String(), Type.Null()]),
   output: Type.Unknown(),
 });
-const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 export async function registerAdminJobRoutes(app: FastifyInstance, jobs: JobQueue, guard: Guard): Promise<void> {

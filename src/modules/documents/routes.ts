@@ -22,6 +22,7 @@ import {
   ProjectSchema,
   SearchQuery,
   toDocument,
+  toImport,
   toListing,
   toProject,
 } from './wire.ts';
@@ -119,19 +120,9 @@ export async function registerDocumentRoutes(
         response: { 200: Type.Object({ import: ImportSchema }), ...errorResponses },
       },
     },
-    async (request) => {
-      const job = await documents.importStatus(authOf(request).user.id, request.params.id, request.params.job_id);
-      return {
-        import: {
-          id: job.id,
-          state: job.state,
-          attempts: job.attempts,
-          created_at: job.created_at,
-          completed_at: job.completed_at,
-          result: job.output ?? null,
-        },
-      };
-    },
+    async (request) => ({
+      import: toImport(await documents.importStatus(authOf(request).user.id, request.params.id, request.params.job_id)),
+    }),
   );
 
   api.post(

@@ -1,5 +1,6 @@
 // Request and response schemas of the documents API, and row-to-wire mapping.
 import { Type } from '@sinclair/typebox';
+import { JOB_STATES, type JobSummary } from '../../platform/jobs/queue.ts';
 import type { DocumentListing, DocumentRow, ProjectRow } from './repo.ts';
 
 export const ProjectSchema = Type.Object({ id: Type.String(), name: Type.String(), created_at: Type.String({ format: 'date-time' }) });
@@ -27,7 +28,7 @@ export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 export const ImportParams = Type.Object({ id: Type.String({ format: 'uuid' }), job_id: Type.String({ format: 'uuid' }) });
 export const ImportSchema = Type.Object({
   id: Type.String(),
-  state: Type.String({ description: 'created, retry, active, completed, cancelled or failed' }),
+  state: Type.String({ description: JOB_STATES.join(', ') }),
   attempts: Type.Integer(),
   created_at: Type.String({ format: 'date-time' }),
   completed_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
@@ -77,5 +78,17 @@ export function toDocument(row: DocumentRow) {
     line_count: row.lineCount,
     symbols: row.symbols,
     created_at: row.createdAt.toISOString(),
+  };
+}
+
+/** An import job as its owner sees it: no job data (it names the stored archive). */
+export function toImport(job: JobSummary) {
+  return {
+    id: job.id,
+    state: job.state,
+    attempts: job.attempts,
+    created_at: job.created_at,
+    completed_at: job.completed_at,
+    result: job.output ?? null,
   };
 }

@@ -32,6 +32,9 @@ export interface JobDefinition<Data extends object> {
   cron?: string;
 }
 
+/** pg-boss job states, as the admin and import routes report them. */
+export const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
+
 export interface JobSummary {
   id: string;
   type: string;
