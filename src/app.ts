@@ -9,7 +9,6 @@ import { closeConnectionsWhileDraining } from './platform/http/draining.ts';
 import { registerErrorHandling, sendError } from './platform/http/error-handler.ts';
 import { API_PREFIX, registerOpenApi } from './platform/http/openapi.ts';
 import { lazyChildLoggerFactory } from './platform/observability/lazy-logger.ts';
-import { runWithRequestContext } from './platform/observability/request-context.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './platform/observability/request-id.ts';
 import type { Platform } from './platform/platform.ts';
 import { registerCors } from './platform/security/cors.ts';
@@ -69,7 +68,7 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
-    runWithRequestContext({ requestId: request.id }, done);
+    done();
   });
   registerErrorHandling(app, config.legacyApi);
   closeConnectionsWhileDraining(app);

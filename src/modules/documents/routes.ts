@@ -102,7 +102,7 @@ export async function registerDocumentRoutes(
     async (request, reply) => {
       const format = ARCHIVE_TYPES[request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() ?? ''];
       if (!format) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Send the archive as ${Object.keys(ARCHIVE_TYPES).join(', ')}`);
-      const id = await documents.startImport(authOf(request).user.id, request.params.id, request.body as Buffer, format);
+      const id = await documents.startImport(authOf(request).user.id, request.params.id, request.body as Buffer, format, request.id);
       return reply.code(202).send({ job: { id, type: IMPORT_JOB } });
     },
   );
@@ -175,13 +175,13 @@ export async function registerDocumentRoutes(
     async (request, reply) => {
       const owner = authOf(request).user.id;
       if (request.isMultipart()) {
-        const results = await documents.upload(owner, request.params.id, await readMultipart(request, limits));
+        const results = await documents.upload(owner, request.params.id, await readMultipart(request, limits), request.id);
         return reply.code(202).send({ documents: results.map((result) => toDocument(result.document)) });
       }
       const body = request.body as { path: string; content: string };
       const content = Buffer.from(body.content, 'utf8');
       if (content.length > limits.maxFileBytes) throw tooLarge(limits);
-      const [result] = await documents.upload(owner, request.params.id, [{ path: body.path, content }]);
+      const [result] = await documents.upload(owner, request.params.id, [{ path: body.path, content }], request.id);
       if (!result) throw new Error('upload returned no result');
       // 202: parsing runs in a job; 200: identical content was already there.
       return reply.code(result.changed ? 202 : 200).send({ document: toDocument(result.document) });

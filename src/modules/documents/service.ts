@@ -81,7 +81,7 @@ export class DocumentsService {
     return project;
   }
 
-  async upload(ownerId: string, projectId: string, files: UploadFile[]): Promise<UploadResult[]> {
+  async upload(ownerId: string, projectId: string, files: UploadFile[], requestId: string): Promise<UploadResult[]> {
     await this.#project(ownerId, projectId);
     // Every path is checked before anything is written, so one bad path writes nothing at all.
     const checked = files.map((file) => ({ path: normaliseDocumentPath(file.path), content: file.content }));
@@ -90,11 +90,11 @@ export class DocumentsService {
       if (paths.has(file.path)) throw new AppError('VALIDATION_FAILED', `Path ${file.path} appears twice in one upload`);
       paths.add(file.path);
     }
-    return this.#store(projectId, checked);
+    return this.#store(projectId, checked, requestId);
   }
 
   /** Stores already-checked files: blobs first, then rows and parse jobs in one transaction. */
-  async #store(projectId: string, checked: UploadFile[]): Promise<UploadResult[]> {
+  async #store(projectId: string, checked: UploadFile[], requestId: string): Promise<UploadResult[]> {
     const stored = await Promise.all(checked.map(async (file) => ({ ...file, sha256: await this.#blobs.put(file.content) })));
     try {
       return await this.#platform.db.transaction(async (tx) => {
@@ -111,7 +111,7 @@ export class DocumentsService {
             sha256: file.sha256,
             sizeBytes: file.content.length,
           });
-          await this.#platform.jobs.enqueue(tx, PARSE_JOB, { document_id: document.id, sha256: file.sha256 });
+          await this.#platform.jobs.enqueue(tx, PARSE_JOB, { document_id: document.id, sha256: file.sha256 }, requestId);
           results.push({ document, changed: true });
         }
         return results;
@@ -125,11 +125,11 @@ export class DocumentsService {
   }
 
   /** Accepts an archive for import: stored, and unpacked by a job enqueued in the same transaction. */
-  async startImport(ownerId: string, projectId: string, archive: Buffer, format: ArchiveFormat): Promise<string> {
+  async startImport(ownerId: string, projectId: string, archive: Buffer, format: ArchiveFormat, requestId: string): Promise<string> {
     await this.#project(ownerId, projectId);
     const sha256 = await this.#blobs.put(archive);
     return this.#platform.db.transaction((tx) =>
-      this.#platform.jobs.enqueue(tx, IMPORT_JOB, { project_id: projectId, archive_sha256: sha256, format }),
+      this.#platform.jobs.enqueue(tx, IMPORT_JOB, { project_id: projectId, archive_sha256: sha256, format }, requestId),
     );
   }
 
@@ -160,7 +160,7 @@ export class DocumentsService {
       await this.#blobs.delete(data.archive_sha256);
       return { status: 'rejected', reason: error.message };
     }
-    const results = await this.#store(data.project_id, files);
+    const results = await this.#store(data.project_id, files, job.requestId);
     await this.#blobs.delete(data.archive_sha256);
     return { status: 'imported', files: results.length, changed: results.filter((result) => result.changed).length };
   }

@@ -7,7 +7,6 @@ import type { Logger } from 'pino';
 import type { Database, Transaction } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { keysetPage } from '../http/keyset.ts';
-import { currentRequestId, runWithRequestContext } from '../observability/request-context.ts';
 import { pgliteExecutor, type SqlExecutor, transactionExecutor } from './sql-adapter.ts';
 
 export const JOB_SCHEMA = 'pgboss';
@@ -16,6 +15,8 @@ const REQUEST_ID_FIELD = '_request_id';
 export interface JobContext {
   id: string;
   attempt: number;
+  /** The request that caused this job (or the job id when none did); pass it on to jobs this one enqueues. */
+  requestId: string;
   log: Logger;
 }
 
@@ -119,25 +120,26 @@ export class JobQueue {
 
   async #runJob(definition: JobDefinition<object>, job: Job<Record<string, unknown>>): Promise<JobResult> {
     const { [REQUEST_ID_FIELD]: requestId, ...data } = job.data ?? {};
-    const context = { requestId: typeof requestId === 'string' ? requestId : job.id };
-    const log = this.#options.logger.child({ request_id: context.requestId, job_id: job.id, job_type: definition.type });
-    return runWithRequestContext(context, async () => {
-      log.info('job started');
-      try {
-        const output = await definition.handler(data, { id: job.id, attempt: job.retryCount ?? 0, log });
-        log.info('job completed');
-        return { id: job.id, status: 'completed', output };
-      } catch (error) {
-        log.warn({ err: error }, 'job failed; pg-boss retries it with backoff until its retry limit');
-        return { id: job.id, status: 'failed', output: { message: error instanceof Error ? error.message : String(error) } };
-      }
-    });
+    const cause = typeof requestId === 'string' ? requestId : job.id;
+    const log = this.#options.logger.child({ request_id: cause, job_id: job.id, job_type: definition.type });
+    log.info('job started');
+    try {
+      const output = await definition.handler(data, { id: job.id, attempt: job.retryCount ?? 0, requestId: cause, log });
+      log.info('job completed');
+      return { id: job.id, status: 'completed', output };
+    } catch (error) {
+      log.warn({ err: error }, 'job failed; pg-boss retries it with backoff until its retry limit');
+      return { id: job.id, status: 'failed', output: { message: error instanceof Error ? error.message : String(error) } };
+    }
   }
 
-  /** Enqueues inside `tx`: the job exists exactly when the caller's transaction commits. */
-  async enqueue(tx: Transaction, type: string, data: object): Promise<string> {
+  /**
+   * Enqueues inside `tx`: the job exists exactly when the caller's transaction commits.
+   * `requestId` (the HTTP request's, or the enqueueing job's) tags every log line of the job.
+   */
+  async enqueue(tx: Transaction, type: string, data: object, requestId?: string): Promise<string> {
     if (!this.#definitions.has(type)) throw new Error(`unknown job type ${type}`);
-    const payload = { ...data, [REQUEST_ID_FIELD]: currentRequestId() ?? null };
+    const payload = { ...data, [REQUEST_ID_FIELD]: requestId ?? null };
     const id = await this.#boss.send(type, payload, { db: transactionExecutor(tx) });
     if (!id) throw new Error(`job ${type} was not enqueued`);
     return id;

@@ -45,17 +45,17 @@ describe.each(shapes)('archive import (%s shape)', (shape) => {
   });
   afterAll(() => t.close());
 
-  const importArchive = async (archive: Buffer, contentType: string) => {
+  const importArchive = async (archive: Buffer, contentType: string, headers: Record<string, string> = {}) => {
     const response = await t.app.inject({
       method: 'POST',
       url: `/api/v1/projects/${projectId}/import`,
       payload: archive,
-      headers: { ...auth, 'content-type': contentType },
+      headers: { ...auth, ...headers, 'content-type': contentType },
     });
     return response;
   };
-  const outcome = async (archive: Buffer, contentType: string) => {
-    const response = await importArchive(archive, contentType);
+  const outcome = async (archive: Buffer, contentType: string, headers: Record<string, string> = {}) => {
+    const response = await importArchive(archive, contentType, headers);
     expect(response.statusCode).toBe(202);
     const { id } = response.json().job;
     // Followed the way its owner would: the import status route.
@@ -76,7 +76,8 @@ describe.each(shapes)('archive import (%s shape)', (shape) => {
       { name: 'app/main.go', content: 'package main\nfunc main() {}\n' },
       { name: 'app/lib/util.py', content: 'def helper():\n    return 1\n' },
     ]);
-    expect(await outcome(zip, 'application/zip')).toMatchObject({ status: 'imported', files: 2 });
+    const requestId = `import-zip-${shape}`;
+    expect(await outcome(zip, 'application/zip', { 'x-request-id': requestId })).toMatchObject({ status: 'imported', files: 2 });
     expect(await paths()).toEqual(['app/lib/util.py', 'app/main.go']);
     await eventually(async () => {
       const rows = await t.platform.db.query<{ state: string }>("select state from documents where project_id = $1 and state = 'ready'", [
@@ -84,6 +85,11 @@ describe.each(shapes)('archive import (%s shape)', (shape) => {
       ]);
       return rows.length === 2;
     });
+    // The parse jobs the import enqueued log under the id of the request that started it.
+    const parsed = t.logs.filter(
+      (line) => line.request_id === requestId && line.job_type === 'documents.parse' && line.msg === 'job completed',
+    );
+    expect(parsed).toHaveLength(2);
   });
 
   it('imports a tar.gz with directories', async () => {
