@@ -9,6 +9,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { primeNextTick } from './next-tick-priming.ts';
 import { OID_BYTEA, OID_INT8, parseBytea, parseInt8 } from './type-parsers.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: both drivers' Drizzle types meet only at this shape.
@@ -49,6 +50,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 }
 
 async function openPglite(options: OpenDatabaseOptions): Promise<Database> {
+  await primeNextTick();
   const client = await PGlite.create(options.dataDir ? join(options.dataDir, 'pg') : undefined, {
     extensions: { vector, pg_trgm },
     parsers: { [OID_INT8]: parseInt8, [OID_BYTEA]: parseBytea },
