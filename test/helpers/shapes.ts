@@ -20,21 +20,23 @@ export interface TestDatabase {
 
 /** A brand-new database on the test server; dropped (with its connections) afterwards. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  if (!scaleUrls) throw new Error('createTestDatabase needs TEST_DATABASE_URL');
+  // Only the database is needed here: the documents bench uses it without Redis.
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl) throw new Error('createTestDatabase needs TEST_DATABASE_URL');
   const name = `rampart_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: scaleUrls.database });
+  const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   try {
     await admin.query(`create database ${name}`);
   } finally {
     await admin.end();
   }
-  const url = new URL(scaleUrls.database);
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     async drop() {
-      const client = new pg.Client({ connectionString: scaleUrls.database });
+      const client = new pg.Client({ connectionString: serverUrl });
       await client.connect();
       try {
         await client.query(`drop database if exists ${name} with (force)`);
