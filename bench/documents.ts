@@ -10,7 +10,7 @@ import { DocumentsRepo } from '../src/modules/documents/repo.ts';
 import type { Database } from '../src/platform/db/database.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { startPlatform } from '../src/platform/platform.ts';
-import { createTestDatabase } from '../test/helpers/shapes.ts';
+import { createTestDatabase, testDatabaseUrl } from '../test/helpers/shapes.ts';
 import { type BenchSection, summarise } from './lib.ts';
 
 const ROWS = Number(process.env.BENCH_DOCUMENT_ROWS ?? 1_000_000);
@@ -142,7 +142,7 @@ async function runOn(shape: 'pglite' | 'postgres') {
 }
 
 export async function benchDocuments(): Promise<BenchSection[]> {
-  const shapes: ('pglite' | 'postgres')[] = process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+  const shapes: ('pglite' | 'postgres')[] = testDatabaseUrl ? ['pglite', 'postgres'] : ['pglite'];
   const measured: Record<string, Awaited<ReturnType<typeof runOn>>> = {};
   for (const shape of shapes) measured[shape] = await runOn(shape);
   const rows: (string | number)[][] = [];

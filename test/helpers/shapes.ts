@@ -5,10 +5,11 @@ import pg from 'pg';
 
 export type ShapeName = 'embedded' | 'scale';
 
+/** The Postgres server for scale-shape tests; the documents bench uses it without Redis. */
+export const testDatabaseUrl = process.env.TEST_DATABASE_URL || undefined;
+
 export const scaleUrls =
-  process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL
-    ? { database: process.env.TEST_DATABASE_URL, redis: process.env.TEST_REDIS_URL }
-    : undefined;
+  testDatabaseUrl && process.env.TEST_REDIS_URL ? { database: testDatabaseUrl, redis: process.env.TEST_REDIS_URL } : undefined;
 
 /** Shapes for `describe.each`: embedded always, scale when configured. */
 export const shapes: ShapeName[] = scaleUrls ? ['embedded', 'scale'] : ['embedded'];
@@ -20,8 +21,7 @@ export interface TestDatabase {
 
 /** A brand-new database on the test server; dropped (with its connections) afterwards. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  // Only the database is needed here: the documents bench uses it without Redis.
-  const serverUrl = process.env.TEST_DATABASE_URL;
+  const serverUrl = testDatabaseUrl;
   if (!serverUrl) throw new Error('createTestDatabase needs TEST_DATABASE_URL');
   const name = `rampart_t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
