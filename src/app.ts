@@ -7,12 +7,13 @@ import { registerHealthRoutes } from './platform/health.ts';
 import { createClientErrorHandler } from './platform/http/client-errors.ts';
 import { closeConnectionsWhileDraining } from './platform/http/draining.ts';
 import { registerErrorHandling, sendError } from './platform/http/error-handler.ts';
+import { trackInFlightRequests } from './platform/http/in-flight.ts';
 import { API_PREFIX, registerOpenApi } from './platform/http/openapi.ts';
-import { lazyChildLoggerFactory } from './platform/observability/lazy-logger.ts';
-import { REQUEST_ID_HEADER, requestIdFor } from './platform/observability/request-id.ts';
+import { lazyRootLogger } from './platform/observability/lazy-logger.ts';
+import { requestIdFor } from './platform/observability/request-id.ts';
 import type { Platform } from './platform/platform.ts';
 import { registerCors } from './platform/security/cors.ts';
-import { registerSecurityHeaders } from './platform/security/headers.ts';
+import { createResponseHeaderStamp } from './platform/security/headers.ts';
 import { registerJsonBodyParser } from './platform/security/json-body.ts';
 import { registerOverloadProtection } from './platform/security/overload.ts';
 import { registerRateLimits } from './platform/security/rate-limit-hook.ts';
@@ -41,10 +42,10 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
   const { config } = platform;
   const { edge } = config;
   const logger = platform.logger as FastifyBaseLogger;
+  const stampResponseHeaders = createResponseHeaderStamp(config.nodeEnv === 'production');
   const app = Fastify({
-    loggerInstance: logger,
+    loggerInstance: lazyRootLogger(platform.logger),
     genReqId: requestIdFor,
-    childLoggerFactory: lazyChildLoggerFactory,
     logController: new LogController({
       requestIdLogLabel: 'request_id',
       // Probes hit these every few seconds; their lines would drown the real traffic.
@@ -61,22 +62,22 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
     clientErrorHandler: createClientErrorHandler(logger),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     frameworkErrors: (error, request, reply) => {
-      reply.header(REQUEST_ID_HEADER, request.id);
+      stampResponseHeaders(request, reply);
       sendError(request, reply, error);
     },
   });
 
   app.addHook('onRequest', (request, reply, done) => {
-    reply.header(REQUEST_ID_HEADER, request.id);
+    stampResponseHeaders(request, reply);
     done();
   });
   registerErrorHandling(app, config.legacyApi);
-  closeConnectionsWhileDraining(app);
+  const inFlight = trackInFlightRequests(app);
+  closeConnectionsWhileDraining(app, inFlight);
   await registerOverloadProtection(app, edge);
-  registerSecurityHeaders(app, config.nodeEnv === 'production');
   await registerCors(app, config.corsOrigins);
   registerJsonBodyParser(app, edge.jsonMaxDepth);
-  registerTimeBudgets(app, edge.budgets);
+  registerTimeBudgets(app, edge.budgets, inFlight);
   // Parsed on demand by the routes that read the session cookie, not on every request.
   await app.register(cookie, { hook: false });
   await registerOpenApi(app);

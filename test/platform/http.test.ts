@@ -95,6 +95,35 @@ describe.each(shapes)('HTTP contract (%s shape)', (shape) => {
   });
 });
 
+describe('request logging at LOG_LEVEL=warn', () => {
+  it("writes a route's debug lines under its own logLevel and request id, and no other route's", async () => {
+    const t = await startTestApp('embedded', {
+      env: { LOG_LEVEL: 'warn' },
+      extend(app) {
+        app.get('/api/v1/test/chatty', { logLevel: 'debug' }, async (request) => {
+          request.log.debug('chatty route detail');
+          return {};
+        });
+        app.get('/api/v1/test/quiet', async (request) => {
+          request.log.debug('quiet route detail');
+          request.log.warn('quiet route warning');
+          return {};
+        });
+      },
+    });
+    try {
+      const chatty = await t.app.inject({ url: '/api/v1/test/chatty' });
+      const quiet = await t.app.inject({ url: '/api/v1/test/quiet' });
+      const line = t.logs.find((entry) => entry.msg === 'chatty route detail');
+      expect(line).toMatchObject({ level: 20, request_id: chatty.headers['x-request-id'] });
+      expect(t.logs.find((entry) => entry.msg === 'quiet route warning')).toMatchObject({ request_id: quiet.headers['x-request-id'] });
+      expect(t.logs.some((entry) => entry.msg === 'quiet route detail')).toBe(false);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('LEGACY_API=gone', () => {
   it('answers unversioned /api paths with 410 GONE', async () => {
     const t = await startTestApp('embedded', { env: { LEGACY_API: 'gone' } });

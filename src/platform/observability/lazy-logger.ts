@@ -1,32 +1,39 @@
-// A request logger that creates its pino child only when a line is actually written.
-// Most requests log nothing at warn level, and creating a child per request cost
-// about a fifth of the throughput of a small route (bench/edge.ts).
+// A logger that creates its pino child only when a line is actually written.
+// Fastify makes a child logger for every request; most requests log nothing at warn
+// level, and creating a pino child per request cost about a fifth of the throughput
+// of a small route (bench/edge.ts). Fastify gets a lazy root as its logger instance
+// rather than a childLoggerFactory: a custom factory makes Fastify re-validate every
+// request's child, which the default factory (`logger.child`) skips.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
-export class LazyChildLogger {
-  readonly #parent: Logger;
+export class LazyLogger {
+  readonly #parent: Logger | LazyLogger;
   readonly #bindings: Bindings;
   readonly #options: ChildLoggerOptions;
-  #child: Logger | undefined;
+  #logger: Logger | undefined;
 
-  constructor(parent: Logger, bindings: Bindings, options: ChildLoggerOptions) {
+  constructor(parent: Logger | LazyLogger, bindings: Bindings = {}, options: ChildLoggerOptions = {}) {
     this.#parent = parent;
     this.#bindings = bindings;
     this.#options = options;
   }
 
-  #materialise(): Logger {
-    this.#child ??= this.#parent.child(this.#bindings, this.#options);
-    return this.#child;
+  /** The pino logger this stands for, created on first use. */
+  materialise(): Logger {
+    if (this.#logger === undefined) {
+      const parent = this.#parent instanceof LazyLogger ? this.#parent.materialise() : this.#parent;
+      this.#logger = parent.child(this.#bindings, this.#options);
+    }
+    return this.#logger;
   }
 
   #write(level: Level, args: unknown[]): void {
     // Disabled levels never pay for the child.
     if (!this.isLevelEnabled(level)) return;
-    (this.#materialise()[level] as (...line: unknown[]) => void)(...args);
+    (this.materialise()[level] as (...line: unknown[]) => void)(...args);
   }
 
   fatal(...args: unknown[]): void {
@@ -50,22 +57,25 @@ export class LazyChildLogger {
   silent(): void {}
 
   get level(): string {
-    return this.#child?.level ?? this.#options.level ?? this.#parent.level;
+    return this.#logger?.level ?? this.#options.level ?? this.#parent.level;
   }
 
   set level(value: string) {
-    this.#materialise().level = value;
+    this.materialise().level = value;
   }
 
   isLevelEnabled(level: string): boolean {
-    return (this.#child ?? this.#parent).isLevelEnabled(level);
+    // A child with a level of its own (a route's logLevel) decides by that level.
+    if (this.#logger === undefined && this.#options.level === undefined) return this.#parent.isLevelEnabled(level);
+    return this.materialise().isLevelEnabled(level);
   }
 
-  child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
-    return this.#materialise().child(bindings, options);
+  child(bindings: Bindings, options?: ChildLoggerOptions): LazyLogger {
+    return new LazyLogger(this, bindings, options);
   }
 }
 
-export function lazyChildLoggerFactory(parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
-  return new LazyChildLogger(parent as Logger, bindings, options) as unknown as FastifyBaseLogger;
+/** The logger instance to give Fastify: every child it makes (one per request) is lazy. */
+export function lazyRootLogger(logger: Logger): FastifyBaseLogger {
+  return new LazyLogger(logger) as unknown as FastifyBaseLogger;
 }

@@ -14,6 +14,8 @@ describe.each([
 
   it('are on a success, a 404, a 400 and a 413; HSTS only in production', async () => {
     const responses = {
+      // Fastify rejects this URL before any hook runs.
+      badUrl: await t.app.inject({ url: '/api/v1/projects/%E0%A4%A' }),
       live: await t.app.inject({ url: '/health/live' }),
       notFound: await t.app.inject({ url: '/api/v1/nothing' }),
       invalid: await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: 1 } }),
@@ -26,6 +28,7 @@ describe.each([
     };
     expect(responses.live.statusCode).toBe(200);
     expect(responses.notFound.statusCode).toBe(404);
+    expect(responses.badUrl.statusCode).toBe(400);
     expect(responses.invalid.statusCode).toBe(400);
     expect(responses.tooLarge.statusCode).toBe(413);
     expect(responses.tooLarge.json().error_code).toBe('PAYLOAD_TOO_LARGE');
