@@ -78,13 +78,14 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
   await registerCors(app, config.corsOrigins);
   registerJsonBodyParser(app, edge.jsonMaxDepth);
   registerTimeBudgets(app, edge.budgets, inFlight);
-  // Parsed on demand by the routes that read the session cookie, not on every request.
-  await app.register(cookie, { hook: false });
   await registerOpenApi(app);
   registerHealthRoutes(app, platform.readiness);
 
   await app.register(
     async (api) => {
+      // Only the API reads or sets the session cookie: parsed on demand by the routes
+      // that read it, and the plugin's onSend hook stays off every other response.
+      await api.register(cookie, { hook: false });
       registerRateLimits(api, platform.rateLimiters, config.rateLimits);
       for (const module of options.modules ?? []) {
         await api.register(async (scope) => module.register(scope));
