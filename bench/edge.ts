@@ -152,6 +152,7 @@ export async function benchEdge(rounds = 3, seconds = 8): Promise<BenchSection[]
       notes: [
         `hardened / bare Fastify = ${(vsBare * 100).toFixed(0)} % (target >= 70 %): ${vsBare >= 0.7 ? 'PASS' : 'FAIL'}`,
         `hardened / Express stack = ${vsExpress.toFixed(2)}x (target >= 2x): ${vsExpress >= 2 ? 'PASS' : 'FAIL'}`,
+        `p99 latency (autocannon records whole ms): hardened ${hardened?.p99} ms = ${((hardened?.p99 ?? Number.NaN) / (bare?.p99 ?? Number.NaN)).toFixed(1)}x bare Fastify (${bare?.p99} ms), ${((hardened?.p99 ?? Number.NaN) / (express?.p99 ?? Number.NaN)).toFixed(1)}x the Express stack (${express?.p99} ms)`,
         'Rampart runs with LOG_LEVEL=warn (no per-request log line) like the other two, which log nothing; /health/live sits outside the /api/v1 rate limit, as probes should',
         'autocannon shares the 2 cores with the server under test',
         `by server CPU per request (less sensitive to a noisy machine than req/s), hardened costs ${(1 / cpuVsBare).toFixed(2)}x bare Fastify, i.e. ${(cpuVsBare * 100).toFixed(0)} % of its throughput per core`,

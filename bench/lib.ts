@@ -1,5 +1,5 @@
 // Shared pieces of the benchmarks: percentiles, an in-process Rampart server, results files.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../src/app.ts';
@@ -53,27 +53,54 @@ export interface BenchSection {
   data: unknown;
 }
 
-export function writeResults(sections: BenchSection[]): string {
+interface StoredSection extends BenchSection {
+  suite: string;
+  measured_at: string;
+}
+
+function previousSections(file: string): StoredSection[] {
+  if (!existsSync(file)) return [];
+  try {
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as { sections?: Partial<StoredSection>[] };
+    // Sections written before suites were recorded cannot be told apart: a full run replaces them.
+    return (stored.sections ?? []).filter((section): section is StoredSection => Boolean(section.suite && section.table));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Writes bench/results/latest.{json,md}. A run of some suites (`npm run bench edge`)
+ * replaces their sections and keeps the other suites' from earlier runs, each section
+ * dated, so a partial run never erases the rest.
+ */
+export function writeResults(results: { suite: string; sections: BenchSection[] }[], suiteOrder: string[]): string {
   const dir = join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
+  const jsonFile = join(dir, 'latest.json');
+  const measuredAt = new Date().toISOString();
+  const rerun = new Set(results.map((result) => result.suite));
+  const sections = [
+    ...previousSections(jsonFile).filter((section) => !rerun.has(section.suite)),
+    ...results.flatMap(({ suite, sections: fresh }) => fresh.map((section) => ({ ...section, suite, measured_at: measuredAt }))),
+  ].sort((a, b) => suiteOrder.indexOf(a.suite) - suiteOrder.indexOf(b.suite));
   const meta = {
-    date: new Date().toISOString(),
+    written: measuredAt,
     node: process.version,
     cpus: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency,
   };
-  writeFileSync(
-    join(dir, 'latest.json'),
-    `${JSON.stringify({ meta, sections: sections.map(({ name, data, notes }) => ({ name, notes, data })) }, null, 2)}\n`,
-  );
+  writeFileSync(jsonFile, `${JSON.stringify({ meta, sections }, null, 2)}\n`);
   const markdown = [
     `# Rampart benchmarks`,
     '',
-    `${meta.date}, Node ${meta.node}, ${meta.cpus ?? '?'} CPUs. Medians and ratios; machines are shared and noisy.`,
+    `Node ${meta.node}, ${meta.cpus ?? '?'} CPUs. Medians and ratios; machines are shared and noisy.`,
     '',
   ];
   for (const section of sections) {
     markdown.push(
       `## ${section.name}`,
+      '',
+      `Measured ${section.measured_at} (\`npm run bench ${section.suite}\`).`,
       '',
       `| ${section.table.columns.join(' | ')} |`,
       `|${section.table.columns.map(() => '---').join('|')}|`,

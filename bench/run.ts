@@ -1,4 +1,4 @@
-// `npm run bench`: runs every benchmark and writes bench/results/latest.{json,md}.
+// `npm run bench [suite]`: runs every benchmark (or one suite) and writes bench/results/latest.{json,md}.
 import { benchAuth } from './auth.ts';
 import { benchDocuments } from './documents.ts';
 import { benchEdge } from './edge.ts';
@@ -11,12 +11,17 @@ const suites: Record<string, () => Promise<BenchSection[]>> = {
   documents: () => benchDocuments(),
 };
 
-const sections: BenchSection[] = [];
-for (const [name, run] of Object.entries(suites)) {
-  if (only && only !== name) continue;
-  console.log(`bench: ${name}...`);
-  sections.push(...(await run()));
+const results: { suite: string; sections: BenchSection[] }[] = [];
+for (const [suite, run] of Object.entries(suites)) {
+  if (only && only !== suite) continue;
+  console.log(`bench: ${suite}...`);
+  results.push({ suite, sections: await run() });
 }
-const file = writeResults(sections);
+if (results.length === 0) {
+  console.error(`bench: no suite named ${only}; suites: ${Object.keys(suites).join(', ')}`);
+  process.exit(1);
+}
+const file = writeResults(results, Object.keys(suites));
 console.log(`bench: results in ${file}`);
-for (const section of sections) for (const note of section.notes) console.log(`  ${section.name}: ${note}`);
+for (const { sections } of results)
+  for (const section of sections) for (const note of section.notes) console.log(`  ${section.name}: ${note}`);
