@@ -19,16 +19,19 @@ const node = process.execPath;
 // The servers' own output would interleave with ours; their errors still show.
 const stdio: ['ignore', 'ignore', 'inherit'] = ['ignore', 'ignore', 'inherit'];
 const here = import.meta.dirname;
+const BARE = 'bare Fastify';
+const HARDENED = 'Rampart (hardened)';
+const EXPRESS = 'Express 5 + helmet + cors + rate limit';
 const REFERENCE = 'bare Fastify + the same response headers (reference)';
 
 const targets: Target[] = [
   {
-    name: 'bare Fastify',
+    name: BARE,
     path: '/health/live',
     start: (port) => spawn(node, [join(here, 'servers/bare-fastify.ts'), String(port)], { stdio }),
   },
   {
-    name: 'Rampart (hardened)',
+    name: HARDENED,
     path: '/health/live',
     start: (port) =>
       spawn(node, [join(here, '../src/cli.ts'), 'serve'], {
@@ -50,7 +53,7 @@ const targets: Target[] = [
     start: (port) => spawn(node, [join(here, 'servers/fastify-same-headers.ts'), String(port)], { stdio }),
   },
   {
-    name: 'Express 5 + helmet + cors + rate limit',
+    name: EXPRESS,
     path: '/health/live',
     start: (port) => spawn(node, [join(here, 'servers/express-hardened.ts'), String(port)], { stdio }),
   },
@@ -131,20 +134,17 @@ export async function benchEdge(rounds = 3, seconds = 8): Promise<BenchSection[]
     cpuMicros: Math.round(median(entry.cpu) * 10) / 10,
     errors: entry.errors,
   }));
-  const [bare, hardened, express, reference] = [
-    'bare Fastify',
-    'Rampart (hardened)',
-    'Express 5 + helmet + cors + rate limit',
-    REFERENCE,
-  ].map((name) => summary.find((item) => item.name === name));
+  const [bare, hardened, express, reference] = [BARE, HARDENED, EXPRESS, REFERENCE].map((name) =>
+    summary.find((item) => item.name === name),
+  );
   const vsBare = (hardened?.rps ?? Number.NaN) / (bare?.rps ?? Number.NaN);
   const vsExpress = (hardened?.rps ?? Number.NaN) / (express?.rps ?? Number.NaN);
   const cpuVsBare = (bare?.cpuMicros ?? Number.NaN) / (hardened?.cpuMicros ?? Number.NaN);
   const vsReference = (hardened?.rps ?? Number.NaN) / (reference?.rps ?? Number.NaN);
   const referenceVsBare = (reference?.rps ?? Number.NaN) / (bare?.rps ?? Number.NaN);
   // Each round measures the servers back to back, so a round's ratio shares that minute's noise.
-  const bareRounds = samples.get('bare Fastify')?.rps ?? [];
-  const roundRatios = (samples.get('Rampart (hardened)')?.rps ?? []).map((rps, round) => rps / (bareRounds[round] ?? Number.NaN));
+  const bareRounds = samples.get(BARE)?.rps ?? [];
+  const roundRatios = (samples.get(HARDENED)?.rps ?? []).map((rps, round) => rps / (bareRounds[round] ?? Number.NaN));
   return [
     {
       name: `HTTP edge: GET /health/live, 32 connections, median of ${rounds} x ${seconds} s`,

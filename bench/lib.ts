@@ -74,18 +74,26 @@ function previousSections(file: string): StoredSection[] {
  * replaces their sections and keeps the other suites' from earlier runs, each section
  * dated, so a partial run never erases the rest.
  */
-export function writeResults(results: { suite: string; sections: BenchSection[] }[], suiteOrder: string[]): string {
+export interface SuiteResult {
+  suite: string;
+  /** When the suite finished (ISO 8601): a full run spans many minutes. */
+  measuredAt: string;
+  sections: BenchSection[];
+}
+
+export function writeResults(results: SuiteResult[], suiteOrder: string[]): string {
   const dir = join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
   const jsonFile = join(dir, 'latest.json');
-  const measuredAt = new Date().toISOString();
   const rerun = new Set(results.map((result) => result.suite));
   const sections = [
     ...previousSections(jsonFile).filter((section) => !rerun.has(section.suite)),
-    ...results.flatMap(({ suite, sections: fresh }) => fresh.map((section) => ({ ...section, suite, measured_at: measuredAt }))),
+    ...results.flatMap(({ suite, measuredAt, sections: fresh }) =>
+      fresh.map((section) => ({ ...section, suite, measured_at: measuredAt })),
+    ),
   ].sort((a, b) => suiteOrder.indexOf(a.suite) - suiteOrder.indexOf(b.suite));
   const meta = {
-    written: measuredAt,
+    written: new Date().toISOString(),
     node: process.version,
     cpus: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency,
   };

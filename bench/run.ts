@@ -2,7 +2,7 @@
 import { benchAuth } from './auth.ts';
 import { benchDocuments } from './documents.ts';
 import { benchEdge } from './edge.ts';
-import { type BenchSection, writeResults } from './lib.ts';
+import { type BenchSection, type SuiteResult, writeResults } from './lib.ts';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<BenchSection[]>> = {
@@ -11,11 +11,12 @@ const suites: Record<string, () => Promise<BenchSection[]>> = {
   documents: () => benchDocuments(),
 };
 
-const results: { suite: string; sections: BenchSection[] }[] = [];
+const results: SuiteResult[] = [];
 for (const [suite, run] of Object.entries(suites)) {
   if (only && only !== suite) continue;
   console.log(`bench: ${suite}...`);
-  results.push({ suite, sections: await run() });
+  const sections = await run();
+  results.push({ suite, measuredAt: new Date().toISOString(), sections });
 }
 if (results.length === 0) {
   console.error(`bench: no suite named ${only}; suites: ${Object.keys(suites).join(', ')}`);

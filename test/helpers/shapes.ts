@@ -21,22 +21,21 @@ export interface TestDatabase {
 
 /** A brand-new database on the test server; dropped (with its connections) afterwards. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const serverUrl = testDatabaseUrl;
-  if (!serverUrl) throw new Error('createTestDatabase needs TEST_DATABASE_URL');
+  if (!testDatabaseUrl) throw new Error('createTestDatabase needs TEST_DATABASE_URL');
   const name = `rampart_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
+  const admin = new pg.Client({ connectionString: testDatabaseUrl });
   await admin.connect();
   try {
     await admin.query(`create database ${name}`);
   } finally {
     await admin.end();
   }
-  const url = new URL(serverUrl);
+  const url = new URL(testDatabaseUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     async drop() {
-      const client = new pg.Client({ connectionString: serverUrl });
+      const client = new pg.Client({ connectionString: testDatabaseUrl });
       await client.connect();
       try {
         await client.query(`drop database if exists ${name} with (force)`);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectSecurityHeaders } from '../../helpers/expect-headers.ts';
+import { waitFor } from '../../helpers/processes.ts';
 import { startTestApp, type TestApp } from '../../helpers/test-app.ts';
 
 describe('load shedding', () => {
@@ -11,11 +12,11 @@ describe('load shedding', () => {
   afterAll(() => t.close());
 
   it('answers 503 UNAVAILABLE with Retry-After and the full header set once the heap passes its threshold', async () => {
-    let response = await t.app.inject({ url: '/health/live' });
-    for (let attempt = 0; attempt < 50 && response.statusCode !== 503; attempt += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      response = await t.app.inject({ url: '/health/live' });
-    }
+    // under-pressure samples the heap once a second; shedding starts with the first sample.
+    const response = await waitFor(async () => {
+      const answer = await t.app.inject({ url: '/health/live' });
+      return answer.statusCode === 503 ? answer : undefined;
+    }, 5_000);
     expect(response.statusCode).toBe(503);
     expect(response.json()).toMatchObject({ error_code: 'UNAVAILABLE', request_id: response.headers['x-request-id'] });
     expect(response.headers['retry-after']).toBe('5');
