@@ -3,13 +3,12 @@
 // Fastify is the header set itself rather than the rest of the hardened stack.
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
-import { securityHeaders } from '../../src/platform/security/headers.ts';
+import { RAMPART_RESPONSE_HEADERS } from './rampart-response-headers.ts';
 
-const headers = { ...securityHeaders(true), vary: 'Origin' };
 const app = Fastify();
 app.addHook('onRequest', (_request, reply, done) => {
   reply.header('x-request-id', randomUUID());
-  reply.headers(headers);
+  reply.headers(RAMPART_RESPONSE_HEADERS);
   done();
 });
 app.get('/health/live', async () => ({ status: 'live' }));

@@ -3,18 +3,18 @@
 // itself (each header is validated and written one by one), before any framework.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import { securityHeaders } from '../../src/platform/security/headers.ts';
+import { RAMPART_RESPONSE_HEADERS } from './rampart-response-headers.ts';
 
 const [port, variant] = process.argv.slice(2);
 const body = JSON.stringify({ status: 'live' });
-const extraHeaders = variant === 'with-headers' ? { ...securityHeaders(true), vary: 'Origin' } : undefined;
+const withHeaders = variant === 'with-headers';
 
 createServer((_request, response) => {
   const headers: Record<string, string | number> = {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
   };
-  if (extraHeaders) Object.assign(headers, extraHeaders, { 'x-request-id': randomUUID() });
+  if (withHeaders) Object.assign(headers, RAMPART_RESPONSE_HEADERS, { 'x-request-id': randomUUID() });
   response.writeHead(200, headers);
   response.end(body);
 }).listen(Number(port), '127.0.0.1', () => console.log('ready'));

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { setTimeout as pause } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { rawExchange } from '../helpers/raw-http.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -8,7 +9,7 @@ async function startWithSlowRoute(): Promise<{ t: TestApp; port: number }> {
   const t = await startTestApp('embedded', {
     extend(app) {
       app.get('/api/v1/test/slow', async () => {
-        await new Promise((resolve) => setTimeout(resolve, 400));
+        await pause(400);
         return { finished: true };
       });
     },
@@ -16,8 +17,6 @@ async function startWithSlowRoute(): Promise<{ t: TestApp; port: number }> {
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   return { t, port: (t.app.server.address() as AddressInfo).port };
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('graceful close', () => {
   it('stops accepting but lets an in-flight request finish', async () => {
