@@ -15,6 +15,7 @@ export interface ModuleOptions {
 export function createApiModules(platform: Platform, options: ModuleOptions = {}): ApiModule[] {
   const auth = createAuthModule(platform);
   const documents = new DocumentsService(platform, options.documents);
+  platform.readiness.register({ name: 'document_storage', critical: false, check: () => documents.checkStorage() });
   const admin: ApiModule = {
     name: 'admin',
     register: async (api) => {

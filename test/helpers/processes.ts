@@ -23,7 +23,18 @@ export async function freePort(): Promise<number> {
 }
 
 export function startCli(args: string[], env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  return startNode([CLI, ...args], env);
+}
+
+/** Runs this Node with `args` (a TypeScript file of ours first) to completion. */
+export async function runNode(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const run = startNode(args, env);
+  const code = await run.exited;
+  return { code, output: run.output() };
+}
+
+function startNode(args: string[], env: Record<string, string>): RunningProcess {
+  const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -39,10 +50,8 @@ export function startCli(args: string[], env: Record<string, string>): RunningPr
 }
 
 /** Runs a CLI command to completion. */
-export async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const run = startCli(args, env);
-  const code = await run.exited;
-  return { code, output: run.output() };
+export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return runNode([CLI, ...args], env);
 }
 
 export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<Response> {

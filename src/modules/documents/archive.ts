@@ -1,13 +1,15 @@
-// Unpacks a zip or (gzipped) tar archive into files, with the same path rules as single
-// uploads for every entry (zip-slip safe) and limits on entry count and on the bytes
-// actually decompressed (zip-bomb safe: headers are not trusted).
-import { Readable } from 'node:stream';
+// Unpacks a zip or (gzipped) tar archive file into entries, with the same path rules as
+// single uploads for every entry (zip-slip safe) and limits on entry count and on the
+// bytes actually decompressed (zip-bomb safe: headers are not trusted). Every stream
+// ends in this module's one promise: a corrupt, truncated or hostile archive rejects
+// with ArchiveRejected (a reason written for the uploader), never an unhandled error.
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
+import tar, { type Header as TarHeader } from 'tar-stream';
 import yauzl from 'yauzl';
-import { AppError } from '../../platform/errors.ts';
 import { normaliseDocumentPath } from './paths.ts';
-import type { UploadFile } from './service.ts';
 
 export type ArchiveFormat = 'zip' | 'tar' | 'tar.gz';
 
@@ -17,11 +19,27 @@ export interface ArchiveLimits {
   maxFileBytes: number;
 }
 
-export class ArchiveRejected extends AppError {}
-
-function reject(message: string): ArchiveRejected {
-  return new ArchiveRejected('VALIDATION_FAILED', `Archive rejected: ${message}`);
+/** One file of an archive, its path already checked and normalised. */
+export interface ArchiveEntry {
+  path: string;
+  content: Buffer;
 }
+
+/** The archive cannot be imported; `message` is the reason, safe to show to the uploader. */
+export class ArchiveRejected extends Error {
+  constructor(reason: string) {
+    super(`Archive rejected: ${reason}`);
+    this.name = 'ArchiveRejected';
+  }
+}
+
+// What a reader's own error means for the uploader. The raw message (zlib's "incorrect
+// header check", a file path from fs) stays in the log, never in the job's outcome.
+const UNREADABLE: Record<ArchiveFormat, string> = {
+  zip: 'it is not a readable zip archive (corrupt or truncated)',
+  tar: 'it is not a readable tar archive (corrupt or truncated)',
+  'tar.gz': 'it is not a readable gzip-compressed tar archive (corrupt or truncated)',
+};
 
 /** Counts entries and decompressed bytes across the whole archive. */
 class Budget {
@@ -35,7 +53,7 @@ class Budget {
 
   entry(): void {
     this.#entries += 1;
-    if (this.#entries > this.#limits.maxEntries) throw reject(`more than ${this.#limits.maxEntries} entries`);
+    if (this.#entries > this.#limits.maxEntries) throw new ArchiveRejected(`more than ${this.#limits.maxEntries} entries`);
   }
 
   async read(stream: AsyncIterable<Buffer>, path: string): Promise<Buffer> {
@@ -44,8 +62,10 @@ class Budget {
     for await (const chunk of stream) {
       size += chunk.length;
       this.#bytes += chunk.length;
-      if (size > this.#limits.maxFileBytes) throw reject(`${path} is larger than ${this.#limits.maxFileBytes} bytes`);
-      if (this.#bytes > this.#limits.maxTotalBytes) throw reject(`more than ${this.#limits.maxTotalBytes} bytes uncompressed`);
+      if (size > this.#limits.maxFileBytes) throw new ArchiveRejected(`${path} is larger than ${this.#limits.maxFileBytes} bytes`);
+      if (this.#bytes > this.#limits.maxTotalBytes) {
+        throw new ArchiveRejected(`more than ${this.#limits.maxTotalBytes} bytes uncompressed`);
+      }
       chunks.push(chunk);
     }
     return Buffer.concat(chunks);
@@ -56,52 +76,48 @@ function checkedPath(name: string): string {
   try {
     return normaliseDocumentPath(name);
   } catch (error) {
-    throw reject(`entry "${name.slice(0, 200)}": ${(error as Error).message}`);
+    // normaliseDocumentPath's messages describe the client's own path, so they are safe to show.
+    throw new ArchiveRejected(`entry "${name.slice(0, 200)}": ${(error as Error).message}`);
   }
 }
 
-async function unpackZip(archive: Buffer, budget: Budget): Promise<UploadFile[]> {
-  const zip = await yauzl
-    .fromBufferPromise(archive, { lazyEntries: true, validateEntrySizes: true, strictFileNames: false, decodeStrings: true })
-    .catch((error: Error) => {
-      throw reject(error.message);
-    });
-  const files: UploadFile[] = [];
+async function unpackZip(file: string, budget: Budget): Promise<ArchiveEntry[]> {
+  const zip = await yauzl.openPromise(file, {
+    lazyEntries: true,
+    autoClose: false,
+    validateEntrySizes: true,
+    strictFileNames: false,
+    decodeStrings: true,
+  });
+  // yauzl reports some failures on the ZipFile itself, at any time: a listener for the
+  // whole read keeps one of them from becoming an unhandled 'error' event.
+  let zipError: Error | undefined;
+  zip.on('error', (error: Error) => {
+    zipError ??= error;
+  });
+  const entries: ArchiveEntry[] = [];
   try {
-    for (;;) {
-      const entry = await new Promise<yauzl.Entry | undefined>((resolve, fail) => {
-        zip.once('entry', resolve);
-        zip.once('end', () => resolve(undefined));
-        zip.once('error', fail);
-        zip.readEntry();
-      }).catch((error: Error) => {
-        throw error instanceof ArchiveRejected ? error : reject(error.message);
-      });
-      if (!entry) return files;
+    for await (const entry of zip.eachEntry()) {
       budget.entry();
       if (entry.fileName.endsWith('/')) continue; // a directory
       const path = checkedPath(entry.fileName);
-      const stream = await zip.openReadStreamPromise(entry).catch((error: Error) => {
-        throw reject(error.message);
-      });
-      files.push({ path, content: await budget.read(stream, path).catch(rethrowAsRejection) });
+      entries.push({ path, content: await budget.read(await zip.openReadStreamPromise(entry), path) });
     }
   } finally {
     zip.close();
   }
+  if (zipError) throw zipError;
+  return entries;
 }
 
-function rethrowAsRejection(error: Error): never {
-  throw error instanceof ArchiveRejected ? error : reject(error.message);
-}
-
-async function unpackTar(archive: Buffer, gzipped: boolean, budget: Budget): Promise<UploadFile[]> {
-  const extract = tar.extract();
-  const source = Readable.from([archive]);
-  (gzipped ? source.pipe(createGunzip()) : source).pipe(extract);
-  const files: UploadFile[] = [];
-  try {
-    for await (const entry of extract) {
+async function unpackTar(file: string, gzipped: boolean, budget: Budget): Promise<ArchiveEntry[]> {
+  const entries: ArchiveEntry[] = [];
+  const source: Readable = createReadStream(file);
+  // pipeline destroys every stage when any fails (or the consumer throws), so each error
+  // of the file, gunzip or tar parser rejects this one promise.
+  const collect = async (source: AsyncIterable<unknown>) => {
+    for await (const item of source) {
+      const entry = item as AsyncIterable<Buffer> & { header: TarHeader; resume(): void };
       budget.entry();
       const { name, type } = entry.header;
       if (type === 'directory') {
@@ -109,19 +125,43 @@ async function unpackTar(archive: Buffer, gzipped: boolean, budget: Budget): Pro
         continue;
       }
       // Links could point anywhere; only plain files are documents.
-      if (type !== 'file') throw reject(`entry "${name.slice(0, 200)}" is a ${type}, not a file`);
+      if (type !== 'file') throw new ArchiveRejected(`entry "${name.slice(0, 200)}" is a ${type}, not a file`);
       const path = checkedPath(name);
-      files.push({ path, content: await budget.read(entry as AsyncIterable<Buffer>, path) });
+      entries.push({ path, content: await budget.read(entry, path) });
     }
-  } catch (error) {
-    rethrowAsRejection(error as Error);
-  }
-  return files;
+  };
+  // tar-stream's extractor is a streamx stream: a writable side and entries to read.
+  const extract = tar.extract() as unknown as NodeJS.ReadWriteStream;
+  if (gzipped) await pipeline(source, createGunzip(), extract, collect);
+  else await pipeline(source, extract, collect);
+  return entries;
 }
 
-export async function unpackArchive(archive: Buffer, format: ArchiveFormat, limits: ArchiveLimits): Promise<UploadFile[]> {
+/**
+ * The files of an archive, or ArchiveRejected. `onUnreadable` sees the reader's own error
+ * (for the log) when the archive is corrupt, before it becomes a reason for the uploader.
+ */
+export async function unpackArchive(
+  file: string,
+  format: ArchiveFormat,
+  limits: ArchiveLimits,
+  onUnreadable: (error: unknown) => void,
+): Promise<ArchiveEntry[]> {
   const budget = new Budget(limits);
-  const files = format === 'zip' ? await unpackZip(archive, budget) : await unpackTar(archive, format === 'tar.gz', budget);
-  if (files.length === 0) throw reject('it contains no files');
-  return files;
+  let entries: ArchiveEntry[];
+  try {
+    entries = format === 'zip' ? await unpackZip(file, budget) : await unpackTar(file, format === 'tar.gz', budget);
+  } catch (error) {
+    if (error instanceof ArchiveRejected) throw error;
+    const systemError = error as NodeJS.ErrnoException;
+    if (systemError.code === 'ENOENT' && systemError.path === file) {
+      throw new ArchiveRejected('the uploaded archive is no longer stored; upload it again');
+    }
+    // A failing disk is ours, not the archive's: the job fails and retries.
+    if (systemError.syscall !== undefined) throw error;
+    onUnreadable(error);
+    throw new ArchiveRejected(UNREADABLE[format]);
+  }
+  if (entries.length === 0) throw new ArchiveRejected('it contains no files');
+  return entries;
 }

@@ -1,9 +1,11 @@
-// Document bytes on disk, addressed by their SHA-256 under UPLOAD_ROOT. Client paths
-// never become file names, so no path can reach outside the root; blobs are immutable,
-// written to a temporary file and renamed, and never followed through symlinks.
-import { createHash, randomBytes } from 'node:crypto';
+// Bytes on disk under UPLOAD_ROOT: document blobs addressed by their SHA-256 (shared by
+// every document with those bytes), and uploaded archives, each under an id of its own so
+// that no import can touch bytes a document or another import uses. Client paths never
+// become file names, so no path can reach outside the root; files are immutable, written
+// to a temporary file and renamed, and never followed through symlinks.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 
 export function sha256Hex(content: Buffer): string {
@@ -33,14 +35,22 @@ export class BlobStore {
     if (real !== realRoot && !real.startsWith(realRoot + sep)) throw new Error('blob directory escapes UPLOAD_ROOT');
   }
 
-  /** Stores content; returns its address. Storing the same bytes twice is a no-op. */
+  /**
+   * Stores content; returns its address. Storing bytes that are already there is a no-op,
+   * so calling it again under the blob's lock (see DocumentsService) restores bytes that a
+   * concurrent release removed.
+   */
   async put(content: Buffer): Promise<string> {
     const sha256 = sha256Hex(content);
-    const target = this.pathOf(sha256);
+    await this.#write(this.pathOf(sha256), content);
+    return sha256;
+  }
+
+  async #write(target: string, content: Buffer): Promise<void> {
     const directory = join(target, '..');
     await this.#ensureDirectory(directory);
     const existing = await lstat(target).catch(() => undefined);
-    if (existing?.isFile() && existing.size === content.length) return sha256;
+    if (existing?.isFile() && existing.size === content.length) return;
     const temporary = join(directory, `.tmp-${randomBytes(8).toString('hex')}`);
     const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
@@ -50,7 +60,6 @@ export class BlobStore {
       await handle.close();
     }
     await rename(temporary, target);
-    return sha256;
   }
 
   async get(sha256: string): Promise<Buffer> {
@@ -66,6 +75,42 @@ export class BlobStore {
     await unlink(this.pathOf(sha256)).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
     });
+  }
+
+  /** True when the blob's file is there (readiness re-checks blobs found missing). */
+  async has(sha256: string): Promise<boolean> {
+    return (await lstat(this.pathOf(sha256)).catch(() => undefined))?.isFile() ?? false;
+  }
+
+  /** Where an uploaded archive lives; ids are ours (UUIDs), never a client's. */
+  archivePathOf(archiveId: string): string {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(archiveId)) throw new Error('not an archive id');
+    return resolve(this.#root, 'archives', archiveId);
+  }
+
+  /** Stores an uploaded archive under a new id of its own: it is never shared, so its import may delete it. */
+  async putArchive(content: Buffer): Promise<string> {
+    const archiveId = randomUUID();
+    await this.#write(this.archivePathOf(archiveId), content);
+    return archiveId;
+  }
+
+  async deleteArchive(archiveId: string): Promise<void> {
+    await rm(this.archivePathOf(archiveId), { force: true });
+  }
+
+  /** Removes archives older than `maxAgeMs` (their imports ended or were given up long ago); returns how many. */
+  async sweepArchives(maxAgeMs: number): Promise<number> {
+    const directory = join(this.#root, 'archives');
+    let removed = 0;
+    for (const name of await readdir(directory).catch(() => [] as string[])) {
+      const info = await stat(join(directory, name)).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > maxAgeMs) {
+        await rm(join(directory, name), { force: true });
+        removed += 1;
+      }
+    }
+    return removed;
   }
 
   /** Every stored address (for the orphan sweep). */

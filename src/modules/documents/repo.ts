@@ -1,5 +1,5 @@
 // Database access of the documents module: projects and documents.
-import { and, desc, eq, or, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
 import type { Database, Orm } from '../../platform/db/database.ts';
 import { documents, projects } from './schema.ts';
 
@@ -128,6 +128,15 @@ export class DocumentsRepo {
     return (await tx.delete(documents).where(eq(documents.id, id)).returning())[0];
   }
 
+  /**
+   * Holds the blob's lock until `tx` ends. Every transaction that adds a reference to a
+   * blob, and every removal of its bytes, takes it first: a removal then sees every
+   * committed reference, and an upload that waited sees the bytes gone and writes them again.
+   */
+  async lockBlob(tx: Orm, sha256: string): Promise<void> {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`rampart.blob:${sha256}`}, 0))`);
+  }
+
   async isBlobReferenced(tx: Orm, sha256: string): Promise<boolean> {
     return (await tx.select({ id: documents.id }).from(documents).where(eq(documents.sha256, sha256)).limit(1)).length > 0;
   }
@@ -179,9 +188,9 @@ export class DocumentsRepo {
     return found;
   }
 
-  async referencedBlobs(shas: string[]): Promise<Set<string>> {
+  async referencedBlobs(tx: Orm, shas: string[]): Promise<Set<string>> {
     if (shas.length === 0) return new Set();
-    const rows = await this.#db.query<{ sha256: string }>('select distinct sha256 from documents where sha256 = any($1::text[])', [shas]);
+    const rows = await tx.selectDistinct({ sha256: documents.sha256 }).from(documents).where(inArray(documents.sha256, shas));
     return new Set(rows.map((row) => row.sha256));
   }
 }

@@ -243,7 +243,7 @@ export async function registerDocumentRoutes(
       },
     },
     async (request) => {
-      const { document, content } = await documents.get(authOf(request).user.id, request.params.id);
+      const { document, content } = await documents.get(authOf(request).user.id, request.params.id, request.log);
       return { document: toDocument(document), content };
     },
   );

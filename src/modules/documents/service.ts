@@ -1,6 +1,7 @@
 // Projects and code documents: uploads (path-checked, stored by content address,
 // parsed by a job enqueued in the same transaction), listing, search, reading, deletion.
 import { stat } from 'node:fs/promises';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import { AppError } from '../../platform/errors.ts';
 import { decodeCursor, keysetPage } from '../../platform/http/keyset.ts';
@@ -21,6 +22,16 @@ export interface UploadFile {
   content: Buffer;
 }
 
+/** What an import job is given; `archive_id` names the archive's own file (blob-store.ts). */
+export interface ImportJobData {
+  project_id: string;
+  archive_id?: string;
+  format: ArchiveFormat;
+}
+
+// An import job ends (or is given up) within minutes; archives left behind by a crash go after a day.
+const ARCHIVE_MAX_AGE_MS = 24 * 3_600_000;
+
 export interface UploadResult {
   document: DocumentRow;
   /** False when identical content was already stored at that path (a no-op). */
@@ -37,6 +48,8 @@ export class DocumentsService {
   readonly #repo: DocumentsRepo;
   readonly #blobs: BlobStore;
   readonly #options: DocumentsServiceOptions;
+  /** Blobs a read found missing (for readiness), until they are back. */
+  readonly #missingBlobs = new Set<string>();
 
   constructor(platform: Platform, options: DocumentsServiceOptions = {}) {
     this.#platform = platform;
@@ -50,7 +63,7 @@ export class DocumentsService {
       expireInSeconds: 120,
       handler: (data, job) => this.parse(data.document_id, data.sha256, job),
     });
-    platform.jobs.define<{ project_id: string; archive_sha256: string; format: ArchiveFormat }>({
+    platform.jobs.define<ImportJobData>({
       type: IMPORT_JOB,
       retryLimit: 2,
       expireInSeconds: 600,
@@ -93,11 +106,21 @@ export class DocumentsService {
     return this.#store(projectId, checked, requestId);
   }
 
-  /** Stores already-checked files: blobs first, then rows and parse jobs in one transaction. */
+  /**
+   * Stores already-checked files: blobs first, then rows and parse jobs in one transaction.
+   * Bytes are shared by content across accounts, so the transaction takes each blob's lock
+   * and makes sure its bytes are (still) there before a row references them.
+   */
   async #store(projectId: string, checked: UploadFile[], requestId: string): Promise<UploadResult[]> {
     const stored = await Promise.all(checked.map(async (file) => ({ ...file, sha256: await this.#blobs.put(file.content) })));
+    const contentOf = new Map(stored.map((file) => [file.sha256, file.content]));
     try {
       return await this.#platform.db.transaction(async (tx) => {
+        // One order for every transaction, so two uploads sharing blobs cannot deadlock.
+        for (const sha256 of [...contentOf.keys()].sort()) {
+          await this.#repo.lockBlob(tx.orm, sha256);
+          await this.#blobs.put(contentOf.get(sha256) as Buffer);
+        }
         const results: UploadResult[] = [];
         for (const file of stored) {
           const existing = await this.#repo.findByPath(tx.orm, projectId, file.path);
@@ -117,20 +140,35 @@ export class DocumentsService {
         return results;
       });
     } catch (error) {
-      // The rows never committed: blobs nobody references must not linger.
-      const referenced = await this.#repo.referencedBlobs(stored.map((file) => file.sha256)).catch(() => undefined);
-      if (referenced) for (const file of stored) if (!referenced.has(file.sha256)) await this.#blobs.delete(file.sha256).catch(() => {});
+      // The rows never committed: blobs nobody references must not linger (the daily sweep
+      // catches what this misses, e.g. while the database is down).
+      for (const sha256 of contentOf.keys()) await this.#releaseBlob(sha256).catch(() => false);
       throw error;
     }
+  }
+
+  /** Removes a blob's bytes when no document references them, under the blob's lock; true when removed. */
+  async #releaseBlob(sha256: string): Promise<boolean> {
+    return this.#platform.db.transaction(async (tx) => {
+      await this.#repo.lockBlob(tx.orm, sha256);
+      if (await this.#repo.isBlobReferenced(tx.orm, sha256)) return false;
+      // Removed while the lock is held: an upload of the same bytes waits, then writes them again.
+      await this.#blobs.delete(sha256);
+      return true;
+    });
   }
 
   /** Accepts an archive for import: stored, and unpacked by a job enqueued in the same transaction. */
   async startImport(ownerId: string, projectId: string, archive: Buffer, format: ArchiveFormat, requestId: string): Promise<string> {
     await this.#project(ownerId, projectId);
-    const sha256 = await this.#blobs.put(archive);
-    return this.#platform.db.transaction((tx) =>
-      this.#platform.jobs.enqueue(tx, IMPORT_JOB, { project_id: projectId, archive_sha256: sha256, format }, requestId),
-    );
+    const archiveId = await this.#blobs.putArchive(archive);
+    const data: ImportJobData = { project_id: projectId, archive_id: archiveId, format };
+    try {
+      return await this.#platform.db.transaction((tx) => this.#platform.jobs.enqueue(tx, IMPORT_JOB, data, requestId));
+    } catch (error) {
+      await this.#blobs.deleteArchive(archiveId);
+      throw error;
+    }
   }
 
   /** An import's state and outcome, for the project's owner; any other job id is 404. */
@@ -143,25 +181,31 @@ export class DocumentsService {
     return job;
   }
 
-  /** The import job: unpacks with the archive limits and stores every file; a rejected archive is an outcome, not a retry. */
-  async importArchive(data: { project_id: string; archive_sha256: string; format: ArchiveFormat }, job: JobContext) {
+  /**
+   * The import job: unpacks with the archive limits and stores every file. A rejected
+   * archive is an outcome (with a reason for the uploader), not a retry. The archive is
+   * this import's alone, so it is deleted once the import has an outcome.
+   */
+  async importArchive(data: ImportJobData, job: JobContext) {
+    // Jobs enqueued before archives had files of their own carry no archive_id.
+    if (data.archive_id === undefined) return { status: 'rejected', reason: 'the uploaded archive is no longer stored; upload it again' };
     const { uploads } = this.#platform.config;
-    const archive = await this.#blobs.get(data.archive_sha256);
     let files: UploadFile[];
     try {
-      files = await unpackArchive(archive, data.format, {
-        maxEntries: uploads.maxArchiveEntries,
-        maxTotalBytes: uploads.maxArchiveBytes,
-        maxFileBytes: uploads.maxFileBytes,
-      });
+      files = await unpackArchive(
+        this.#blobs.archivePathOf(data.archive_id),
+        data.format,
+        { maxEntries: uploads.maxArchiveEntries, maxTotalBytes: uploads.maxArchiveBytes, maxFileBytes: uploads.maxFileBytes },
+        (error) => job.log.info({ err: error }, 'archive unreadable'),
+      );
     } catch (error) {
       if (!(error instanceof ArchiveRejected)) throw error;
       job.log.warn({ reason: error.message }, 'archive rejected');
-      await this.#blobs.delete(data.archive_sha256);
+      await this.#blobs.deleteArchive(data.archive_id);
       return { status: 'rejected', reason: error.message };
     }
     const results = await this.#store(data.project_id, files, job.requestId);
-    await this.#blobs.delete(data.archive_sha256);
+    await this.#blobs.deleteArchive(data.archive_id);
     return { status: 'imported', files: results.length, changed: results.filter((result) => result.changed).length };
   }
 
@@ -231,38 +275,49 @@ export class DocumentsService {
     return this.#repo.searchForOwner(ownerId, q, limit);
   }
 
-  async get(ownerId: string, documentId: string): Promise<{ document: DocumentRow; content: string }> {
+  async get(ownerId: string, documentId: string, log: FastifyBaseLogger): Promise<{ document: DocumentRow; content: string }> {
     const document = await this.#repo.findDocumentForOwner(ownerId, documentId);
     if (!document) throw new AppError('NOT_FOUND', 'No such document');
-    const content = await this.#blobs.get(document.sha256);
+    const content = await this.#blobs.get(document.sha256).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      // The row outlived its bytes (restored from an old backup, removed by hand): the
+      // client is told plainly, operators by the log and by readiness until it is mended.
+      this.#missingBlobs.add(document.sha256);
+      log.error({ event: 'documents.blob_missing', document_id: document.id, sha256: document.sha256 }, 'document bytes are missing');
+      throw new AppError('GONE', 'The stored content of this document is missing; upload it again');
+    });
     return { document, content: content.toString('utf8') };
   }
 
-  /** Deletes the row and, once no row needs them, the bytes; a crash in between leaves only an orphan blob for the sweep. */
+  /** A readiness check (never critical): fails while a document whose bytes were found missing still lacks them. */
+  async checkStorage(): Promise<void> {
+    for (const sha256 of this.#missingBlobs) if (await this.#blobs.has(sha256)) this.#missingBlobs.delete(sha256);
+    if (this.#missingBlobs.size > 0) throw new Error(`${this.#missingBlobs.size} stored document blob(s) are missing`);
+  }
+
+  /** Deletes the row, then the bytes once no row references them; a crash in between leaves only an orphan blob for the sweep. */
   async delete(ownerId: string, documentId: string): Promise<void> {
     const document = await this.#repo.findDocumentForOwner(ownerId, documentId);
     if (!document) throw new AppError('NOT_FOUND', 'No such document');
-    const unreferenced = await this.#platform.db.transaction(async (tx) => {
-      await this.#repo.deleteDocument(tx.orm, documentId);
-      return !(await this.#repo.isBlobReferenced(tx.orm, document.sha256));
-    });
-    if (unreferenced) await this.#blobs.delete(document.sha256);
+    await this.#platform.db.transaction((tx) => this.#repo.deleteDocument(tx.orm, documentId));
+    await this.#releaseBlob(document.sha256);
   }
 
-  /** Housekeeping: removes blobs no document references (older than an hour, so in-flight uploads are safe). */
+  /**
+   * Housekeeping: removes blobs no document references (older than an hour, so bytes an
+   * upload has just written are left to its transaction) and archives left by crashed imports.
+   */
   async sweepOrphanBlobs(log: Logger): Promise<number> {
     const all = await this.#blobs.list();
-    const referenced = await this.#repo.referencedBlobs(all);
+    const referenced = await this.#platform.db.transaction((tx) => this.#repo.referencedBlobs(tx.orm, all));
     let removed = 0;
     for (const sha of all) {
       if (referenced.has(sha)) continue;
       const info = await stat(this.#blobs.pathOf(sha)).catch(() => undefined);
-      if (info && Date.now() - info.mtimeMs > 3_600_000) {
-        await this.#blobs.delete(sha);
-        removed += 1;
-      }
+      if (info && Date.now() - info.mtimeMs > 3_600_000 && (await this.#releaseBlob(sha))) removed += 1;
     }
-    log.info({ removed }, 'orphan blobs swept');
+    const archives = await this.#blobs.sweepArchives(ARCHIVE_MAX_AGE_MS);
+    log.info({ removed, archives_removed: archives }, 'orphan blobs swept');
     return removed;
   }
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Database, Transaction } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { keysetPage } from '../http/keyset.ts';
+import { JobErrorBoundary } from './error-boundary.ts';
 import { pgliteExecutor, type SqlExecutor, transactionExecutor } from './sql-adapter.ts';
 
 export const JOB_SCHEMA = 'pgboss';
@@ -60,6 +61,7 @@ export class JobQueue {
   readonly #options: JobQueueOptions;
   readonly #boss: PgBoss;
   readonly #definitions = new Map<string, JobDefinition<object>>();
+  readonly #boundary: JobErrorBoundary;
   #started = false;
 
   constructor(options: JobQueueOptions) {
@@ -69,6 +71,7 @@ export class JobQueue {
       ? new PgBoss({ db, schema: JOB_SCHEMA } as ConstructorParameters<typeof PgBoss>[0])
       : new PgBoss({ connectionString: options.databaseUrl, schema: JOB_SCHEMA, max: 4 });
     this.#boss.on('error', (error) => options.logger.error({ err: error }, 'job queue error'));
+    this.#boundary = new JobErrorBoundary(options.logger);
   }
 
   define<Data extends object>(definition: JobDefinition<Data>): void {
@@ -97,6 +100,7 @@ export class JobQueue {
 
   /** Runs the handlers of every defined type in this process. */
   async work(): Promise<void> {
+    this.#boundary.install();
     for (const definition of this.#definitions.values()) {
       // pg-boss waits a whole polling interval between fetches unless a fetch comes back
       // full, so one job per fetch would cap a worker at one job per interval. Batches with
@@ -124,12 +128,16 @@ export class JobQueue {
     const log = this.#options.logger.child({ request_id: cause, job_id: job.id, job_type: definition.type });
     log.info('job started');
     try {
-      const output = await definition.handler(data, { id: job.id, attempt: job.retryCount ?? 0, requestId: cause, log });
+      const context = { id: job.id, attempt: job.retryCount ?? 0, requestId: cause, log };
+      const output = await this.#boundary.run(() => definition.handler(data, context));
       log.info('job completed');
       return { id: job.id, status: 'completed', output };
     } catch (error) {
       log.warn({ err: error }, 'job failed; pg-boss retries it with backoff until its retry limit');
-      return { id: job.id, status: 'failed', output: { message: error instanceof Error ? error.message : String(error) } };
+      // Outputs are shown to users (an import's status) and admins: an AppError's message
+      // is written for them; anything else stays in the log, found by its request id.
+      const message = error instanceof AppError ? error.message : `The job failed; its log lines carry request id ${cause}`;
+      return { id: job.id, status: 'failed', output: { message } };
     }
   }
 
@@ -147,7 +155,11 @@ export class JobQueue {
 
   async stop(): Promise<void> {
     // Unfinished jobs go back to the queue (graceful stop waits for handlers, then releases the rest).
-    await this.#boss.stop({ graceful: true, timeout: 5_000 });
+    try {
+      await this.#boss.stop({ graceful: true, timeout: 5_000 });
+    } finally {
+      this.#boundary.uninstall();
+    }
   }
 
   async list(filter: {

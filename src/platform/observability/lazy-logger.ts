@@ -6,6 +6,9 @@
 // request's child, which the default factory (`logger.child`) skips.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
+import pino from 'pino';
+
+const { serializersSym } = pino.symbols;
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -19,6 +22,14 @@ export class LazyLogger {
     this.#parent = parent;
     this.#bindings = bindings;
     this.#options = options;
+  }
+
+  /**
+   * Fastify reads a logger's serializers here and lets them win over its own defaults, so
+   * ours (logger.ts: database errors without their parameters) stay in force on request lines.
+   */
+  get [serializersSym](): unknown {
+    return (this.#parent as unknown as Record<symbol, unknown>)[serializersSym];
   }
 
   /** The pino logger this stands for, created on first use. */

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
@@ -125,6 +127,56 @@ describe.each(shapes)('archive import (%s shape)', (shape) => {
     expect(bomb.length).toBeLessThan(2048);
     const result = await outcome(bomb, 'application/zip');
     expect(result).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/more than 102400 bytes uncompressed/) });
+  });
+
+  // Finding 1 of the security scan: a corrupt gzip stream raised an unhandled 'error' event
+  // and killed the process (again after every restart, the job being durable). Under
+  // vitest an unhandled error anywhere fails the run, so these also prove none escapes.
+  const tarball = async () => makeTar([{ name: 'corrupt/a.ts', content: 'export const a = 1;\n'.repeat(50) }]);
+  const corruptArchives: [string, string, () => Promise<Buffer>][] = [
+    [
+      "a gzip of 0xff bytes (the scan's reproduction)",
+      'application/gzip',
+      async () => Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(100, 0xff)]),
+    ],
+    ['a truncated gzip', 'application/gzip', async () => gzipSync(await tarball()).subarray(0, 40)],
+    [
+      'a gzip with a corrupt body',
+      'application/gzip',
+      async () => {
+        const bytes = Buffer.from(gzipSync(await tarball()));
+        bytes.fill(0x55, 20, 60);
+        return bytes;
+      },
+    ],
+    ['a gzip that is really a zip', 'application/gzip', async () => makeZip([{ name: 'x.ts', content: 'x' }])],
+    ['a truncated tar', 'application/x-tar', async () => (await tarball()).subarray(0, 700)],
+    ['a tar of random bytes', 'application/x-tar', async () => Buffer.alloc(2048, 0x41)],
+    ['a tar that is really a gzip', 'application/x-tar', async () => gzipSync(await tarball())],
+    ['a truncated zip', 'application/zip', async () => (await makeZip([{ name: 'x.ts', content: 'x'.repeat(5000) }])).subarray(0, 60)],
+    [
+      'a zip with a corrupt entry',
+      'application/zip',
+      async () => {
+        const bytes = Buffer.from(await makeZip([{ name: 'x.ts', content: 'export const x = 1;\n'.repeat(400) }]));
+        bytes.fill(0xee, 40, 90); // inside the deflated data of the only entry
+        return bytes;
+      },
+    ],
+    ['a zip of random bytes', 'application/zip', async () => Buffer.alloc(300, 0x7a)],
+  ];
+  it.each(corruptArchives)('rejects %s with a reason for people, and keeps serving', async (_label, contentType, make) => {
+    const before = await paths();
+    const result = await outcome(await make(), contentType);
+    expect(result.status).toBe('rejected');
+    expect(result.reason).toMatch(
+      /^Archive rejected: it is not a readable (zip|tar|gzip-compressed tar) archive \(corrupt or truncated\)$/,
+    );
+    expect(JSON.stringify(result)).not.toContain(t.config.uploads.root);
+    expect(await paths()).toEqual(before);
+    expect((await t.app.inject({ url: '/health/live' })).statusCode).toBe(200);
+    // Its archive is gone with its outcome.
+    expect(readdirSync(join(t.config.uploads.root, 'archives'))).toEqual([]);
   });
 
   it('refuses other content types and other people', async () => {
