@@ -3,6 +3,7 @@
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.ts';
+import { AppError } from './platform/errors.ts';
 import { registerHealthRoutes } from './platform/health.ts';
 import { createClientErrorHandler } from './platform/http/client-errors.ts';
 import { closeConnectionsWhileDraining } from './platform/http/draining.ts';
@@ -57,8 +58,13 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
     onConstructorPoisoning: 'error',
     requestTimeout: edge.requestTimeoutMs,
     keepAliveTimeout: edge.keepAliveTimeoutMs,
-    // Node checks request timeouts on this interval (30 s by default), too coarse for short budgets.
-    http: { headersTimeout: edge.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, edge.requestTimeoutMs) },
+    http: {
+      headersTimeout: edge.headersTimeoutMs,
+      // Node checks request timeouts on this interval (30 s by default), too coarse for short budgets.
+      connectionsCheckingInterval: Math.min(1_000, edge.requestTimeoutMs),
+      // Node would answer a missing Host with a bare 400; the onRequest hook answers it in the envelope.
+      requireHostHeader: false,
+    },
     clientErrorHandler: createClientErrorHandler(logger),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     frameworkErrors: (error, request, reply) => {
@@ -69,6 +75,11 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
 
   app.addHook('onRequest', (request, reply, done) => {
     stampResponseHeaders(request, reply);
+    // HTTP/1.1 requires Host (RFC 9112 3.2); HTTP/1.0 clients may omit it.
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      done(new AppError('VALIDATION_FAILED', 'An HTTP/1.1 request needs a Host header', { headers: { connection: 'close' } }));
+      return;
+    }
     done();
   });
   registerErrorHandling(app, config.legacyApi);

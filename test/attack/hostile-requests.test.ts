@@ -63,6 +63,19 @@ describe('hostile requests', () => {
     expect(JSON.parse(response.body).error_code).toBe('REQUEST_TIMEOUT');
   });
 
+  it('answers an HTTP/1.1 request without Host in the envelope, with the security headers', async () => {
+    const response = await rawExchange(port, [head(['GET /health/live HTTP/1.1', 'Connection: close'])]);
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({
+      error_code: 'VALIDATION_FAILED',
+      message: 'An HTTP/1.1 request needs a Host header',
+    });
+    expect(response.headers['x-request-id']).toBeTruthy();
+    expectSecurityHeaders(response.headers);
+    // HTTP/1.0 has no Host requirement.
+    expect((await rawExchange(port, [head(['GET /health/live HTTP/1.0'])])).status).toBe(200);
+  });
+
   it('cuts off a client that sends its headers too slowly', async () => {
     const response = await rawExchange(port, [`GET /health/live HTTP/1.1\r\n`, 'Host: x\r\n', 'X-A: 1\r\n', 'X-B: 2\r\n'], {
       gapMs: 600,
@@ -137,5 +150,26 @@ describe('hostile requests', () => {
     expect(errors.map((response) => response.statusCode)).toEqual([401, 500, 415, 400]);
     expect(errors[2]?.json().error_code).toBe('UNSUPPORTED_MEDIA_TYPE');
     for (const response of errors) expectSecurityHeaders(response.headers);
+  });
+});
+
+describe('a body slower than its route time budget', () => {
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    // The write budget runs out long before Node's own request timeout.
+    t = await startTestApp('embedded', { env: { TIME_BUDGET_WRITE_MS: '300', REQUEST_TIMEOUT_MS: '20000' } });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (t.app.server.address() as AddressInfo).port;
+  });
+  afterAll(() => t.close());
+
+  it("is the client's fault: 408 REQUEST_TIMEOUT, not a 5xx", async () => {
+    const parts = [`POST ${LOGIN} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n`, '{"em', 'ai', 'l"'];
+    const response = await rawExchange(port, parts, { gapMs: 500, timeoutMs: 10_000 });
+    expect(response.status).toBe(408);
+    expect(JSON.parse(response.body)).toMatchObject({ error_code: 'REQUEST_TIMEOUT', message: 'The request body did not arrive in time' });
+    expect(response.headers.connection).toBe('close');
+    expectSecurityHeaders(response.headers);
   });
 });

@@ -1,5 +1,6 @@
 // Per-route time budgets: a request still unanswered when its budget runs out gets
-// 504 TIMEOUT, so a stuck dependency costs a client seconds, not minutes. One sweeping
+// 504 TIMEOUT, so a stuck dependency costs a client seconds, not minutes (408 when its
+// own body is still arriving). One sweeping
 // timer over the in-flight requests serves them all: a timer per request, or any
 // per-request bookkeeping beyond the in-flight set, cost measurable throughput.
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -32,6 +33,18 @@ export function registerTimeBudgets(app: FastifyInstance, budgets: EdgeConfig['b
       if (reply.elapsedTime < budgetMs) continue;
       inFlight.delete(reply);
       if (reply.sent) continue;
+      // A body still arriving is the client's slowness, not ours: 408, so a slow client
+      // cannot raise the 5xx rate at will. The connection closes: the rest of the body is
+      // unwanted. (`complete` is Node's; injected test requests have none.)
+      if (reply.request.raw.complete === false) {
+        reply.request.log.info({ route_kind: kind, budget_ms: budgetMs }, 'request body still arriving when its time budget ran out');
+        sendError(
+          reply.request,
+          reply,
+          new AppError('REQUEST_TIMEOUT', 'The request body did not arrive in time', { headers: { connection: 'close' } }),
+        );
+        continue;
+      }
       reply.request.log.warn({ route_kind: kind, budget_ms: budgetMs }, 'time budget exceeded');
       sendError(reply.request, reply, new AppError('TIMEOUT', `The request exceeded its ${budgetMs} ms time budget`));
     }
