@@ -1,7 +1,7 @@
-// Throughput and p99 of GET /health/live through the full hardened Rampart stack vs
-// bare Fastify vs Express 5 + helmet + cors + express-rate-limit, each in its own process,
-// plus a reference (bare Fastify sending the same response headers as Rampart) and a
-// floor (Node's http server without and with those headers).
+// Throughput and p99 of GET /health/live through the full hardened Rampart stack vs a
+// reference (bare Fastify sending the same response headers as Rampart: the target) and
+// Express 5 + helmet + cors + express-rate-limit, each in its own process, plus bare
+// Fastify and a floor (Node's http server without and with those headers) for information.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -167,8 +167,15 @@ export async function benchEdge(rounds = 3, seconds = 8): Promise<BenchSection[]
   const referenceVsBare = (reference?.rps ?? Number.NaN) / (bare?.rps ?? Number.NaN);
   const nodeHeadersVsNode = (nodeWithHeaders?.rps ?? Number.NaN) / (nodeBare?.rps ?? Number.NaN);
   // Each round measures the servers back to back, so a round's ratio shares that minute's noise.
-  const bareRounds = samples.get(BARE)?.rps ?? [];
-  const roundRatios = (samples.get(HARDENED)?.rps ?? []).map((rps, round) => rps / (bareRounds[round] ?? Number.NaN));
+  const perRound = (name: string) =>
+    (samples.get(HARDENED)?.rps ?? []).map((rps, round) => rps / (samples.get(name)?.rps[round] ?? Number.NaN));
+  const roundRatios = perRound(BARE);
+  const referenceRoundRatios = perRound(REFERENCE);
+  const percentages = (ratios: number[]) => ratios.map((ratio) => `${(ratio * 100).toFixed(0)} %`).join(', ');
+  // The targets (issue 13): the security header set alone costs Node ~30 % of its
+  // throughput, so Rampart is held to the server that sends the same headers, not to bare Fastify.
+  const passReference = vsReference >= 0.85;
+  const passExpress = vsExpress >= 2.3;
   return [
     {
       name: `HTTP edge: GET /health/live, 32 connections, median of ${rounds} x ${seconds} s`,
@@ -177,14 +184,16 @@ export async function benchEdge(rounds = 3, seconds = 8): Promise<BenchSection[]
         rows: summary.map((item) => [item.name, item.rps, item.p99, item.cpuMicros, item.errors]),
       },
       notes: [
-        `hardened / bare Fastify = ${(vsBare * 100).toFixed(0)} % (target >= 70 %): ${vsBare >= 0.7 ? 'PASS' : 'FAIL'}`,
-        `hardened / bare Fastify within each round: ${roundRatios.map((ratio) => `${(ratio * 100).toFixed(0)} %`).join(', ')} (median ${(median(roundRatios) * 100).toFixed(0)} %)`,
-        `hardened / Express stack = ${vsExpress.toFixed(2)}x (target >= 2x): ${vsExpress >= 2 ? 'PASS' : 'FAIL'}`,
+        `hardened / bare Fastify + the same headers (reference) = ${(vsReference * 100).toFixed(0)} % (target >= 85 %): ${passReference ? 'PASS' : 'FAIL'}`,
+        `hardened / Express stack = ${vsExpress.toFixed(2)}x (target >= 2.3x): ${passExpress ? 'PASS' : 'FAIL'}`,
+        `edge targets: ${passReference && passExpress ? 'PASS' : 'FAIL'}`,
+        `hardened / reference within each round: ${percentages(referenceRoundRatios)} (median ${(median(referenceRoundRatios) * 100).toFixed(0)} %)`,
+        `for information: hardened / bare Fastify = ${(vsBare * 100).toFixed(0)} % (per round ${percentages(roundRatios)}); the reference runs at ${(referenceVsBare * 100).toFixed(0)} % of bare Fastify`,
         `p99 latency: hardened ${hardened?.p99} ms = ${((hardened?.p99 ?? Number.NaN) / (bare?.p99 ?? Number.NaN)).toFixed(1)}x bare Fastify (${bare?.p99} ms), ${((hardened?.p99 ?? Number.NaN) / (express?.p99 ?? Number.NaN)).toFixed(1)}x the Express stack (${express?.p99} ms)`,
         'Rampart runs with LOG_LEVEL=warn (no per-request log line) like the other two, which log nothing; /health/live sits outside the /api/v1 rate limit, as probes should',
         'autocannon shares the 2 cores with the server under test',
         `by server CPU per request (less sensitive to a noisy machine than req/s), hardened costs ${(1 / cpuVsBare).toFixed(2)}x bare Fastify, i.e. ${(cpuVsBare * 100).toFixed(0)} % of its throughput per core`,
-        `reference, not a target: bare Fastify sending Rampart's response headers runs at ${(referenceVsBare * 100).toFixed(0)} % of bare Fastify (${reference?.cpuMicros} us CPU/request); hardened = ${(vsReference * 100).toFixed(0)} % of it`,
+        `reference: bare Fastify sending Rampart's response headers costs ${reference?.cpuMicros} us CPU/request, hardened ${hardened?.cpuMicros}`,
         `floor, not a target: Node's http server with no framework loses ${((1 - nodeHeadersVsNode) * 100).toFixed(0)} % of its throughput to the same headers (${nodeBare?.cpuMicros} -> ${nodeWithHeaders?.cpuMicros} us CPU/request): the header set's cost is Node's, before any framework`,
       ],
       data: {
@@ -196,6 +205,8 @@ export async function benchEdge(rounds = 3, seconds = 8): Promise<BenchSection[]
         same_headers_reference_vs_bare: referenceVsBare,
         node_http_with_headers_vs_node_http: nodeHeadersVsNode,
         hardened_vs_bare_per_round: roundRatios,
+        hardened_vs_reference_per_round: referenceRoundRatios,
+        pass: passReference && passExpress,
         raw: Object.fromEntries(samples),
       },
     },

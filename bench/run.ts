@@ -3,12 +3,14 @@ import { benchAuth } from './auth.ts';
 import { benchDocuments } from './documents.ts';
 import { benchEdge } from './edge.ts';
 import { type BenchSection, type SuiteResult, writeResults } from './lib.ts';
+import { benchReads } from './reads.ts';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<BenchSection[]>> = {
   auth: () => benchAuth(),
   edge: () => benchEdge(),
   documents: () => benchDocuments(),
+  reads: () => benchReads(),
 };
 
 const results: SuiteResult[] = [];
