@@ -6,8 +6,10 @@ export default defineConfig({
     globalSetup: ['test/helpers/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Limits for a slow, busy 2-core machine (a CLI test starts several processes, each
+    // migrating PGlite and hashing with Argon2id), not for a fast idle one.
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
     coverage: { provider: 'v8', include: ['src/**/*.ts'], reporter: ['text-summary', 'html'] },
   },
 });

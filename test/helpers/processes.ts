@@ -35,7 +35,14 @@ export async function runNode(args: string[], env: Record<string, string>): Prom
 
 function startNode(args: string[], env: Record<string, string>): RunningProcess {
   const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', ...env },
+    // No load shedding unless a test asks for it: a busy machine delays event loops by itself.
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: 'test',
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '60000',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -54,7 +61,7 @@ export function runCli(args: string[], env: Record<string, string>): Promise<{ c
   return runNode([CLI, ...args], env);
 }
 
-export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<Response> {
+export async function waitForHttp(url: string, timeoutMs = 90_000): Promise<Response> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -67,7 +74,7 @@ export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<Resp
 }
 
 /** Polls `probe` until it returns something, or fails after `timeoutMs`. */
-export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe().catch(() => undefined);
