@@ -6,7 +6,14 @@ export const users = pgTable(
   'users',
   {
     id: uuid('id').primaryKey().defaultRandom(),
+    /** Normalised (NFKC + case folding): unique and looked up as is. */
     email: text('email').notNull().unique(),
+    /**
+     * TR39 skeleton of the email: unique, so look-alike addresses cannot be two accounts.
+     * Nullable only because SQL cannot compute it: rows from before migration 0006 get it
+     * from the start-up backfill (email-backfill.ts).
+     */
+    emailSkeleton: text('email_skeleton').unique(),
     displayName: text('display_name').notNull(),
     passwordHash: text('password_hash').notNull(),
     role: text('role', { enum: ['user', 'admin'] })

@@ -5,6 +5,8 @@ import { AppError } from '../../platform/errors.ts';
 import { decodeCursor, isTimestampText, isUuid, keysetPage } from '../../platform/http/keyset.ts';
 import type { Platform } from '../../platform/platform.ts';
 import { rateLimitedError, reservePoint } from '../../platform/security/rate-limiters.ts';
+import { backfillEmailSkeletons } from './email-backfill.ts';
+import { normaliseEmail, registrableEmail } from './emails.ts';
 import { assertAcceptablePassword, PasswordHasher } from './passwords.ts';
 import { AuthRepo, type Role, type SessionRow, type UserRow } from './repo.ts';
 import { generateSessionToken, hashSessionToken, isWellFormedToken, sessionTokenMatches } from './tokens.ts';
@@ -42,10 +44,6 @@ export interface RequestFacts {
 // A session's idle expiry moves at most once a minute, so reads do not all become writes.
 const TOUCH_INTERVAL_MS = 60_000;
 
-export function normaliseEmail(email: string): string {
-  return email.normalize('NFC').trim().toLowerCase();
-}
-
 export function toPublicUser(user: UserRow): PublicUser {
   return {
     id: user.id,
@@ -68,6 +66,7 @@ export class AuthService {
   readonly #failuresByAccountIp;
   readonly #failuresByIp;
   readonly #registrationsByIp;
+  #skeletonsBackfilled: Promise<unknown> | undefined;
 
   constructor(platform: Platform) {
     this.#platform = platform;
@@ -99,6 +98,24 @@ export class AuthService {
         job.log.info({ deleted: await this.deleteExpiredSessions() }, 'expired sessions deleted');
       },
     });
+    platform.jobs.define({
+      type: 'auth.backfill-email-skeletons',
+      cron: '37 * * * *',
+      retryLimit: 1,
+      handler: (_data, job) => backfillEmailSkeletons(platform.db, job.log),
+    });
+  }
+
+  /**
+   * Gives pre-0006 rows their email skeleton, once per process, before this process
+   * registers anyone: until then a look-alike of an old address would not collide.
+   */
+  ensureEmailSkeletons(): Promise<unknown> {
+    this.#skeletonsBackfilled ??= backfillEmailSkeletons(this.#platform.db, this.#platform.logger).catch((error: unknown) => {
+      this.#skeletonsBackfilled = undefined; // a database hiccup must not leave registration unchecked for good
+      throw error;
+    });
+    return this.#skeletonsBackfilled;
   }
 
   /** Housekeeping: expired sessions are refused anyway; this keeps the table small. */
@@ -114,12 +131,17 @@ export class AuthService {
     return toPublicUser(await this.createUser({ ...input, role: 'user' }));
   }
 
-  /** Creates an account (CLI and registration); 409 when the email is taken. */
+  /** Creates an account (CLI and registration); 409 when the email, or one that looks the same, is taken. */
   async createUser(input: { email: string; password: string; displayName: string; role: Role }): Promise<UserRow> {
+    const { email, skeleton } = registrableEmail(input.email);
     assertAcceptablePassword(input.password, 'body.password');
+    await this.ensureEmailSkeletons();
     const passwordHash = await this.#hasher.hash(input.password);
+    // A look-alike gets the taken-email answer word for word: a different one would tell
+    // an attacker which look-alikes exist.
     const user = await this.#repo.insertUser({
-      email: normaliseEmail(input.email),
+      email,
+      emailSkeleton: skeleton,
       displayName: input.displayName.trim(),
       passwordHash,
       role: input.role,
