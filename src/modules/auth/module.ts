@@ -20,7 +20,7 @@ export function createAuthModule(platform: Platform): AuthModule {
     register: async (api) => {
       // Before the first request, so the first registration does not wait on the backfill.
       await service.ensureEmailSkeletons();
-      await registerAuthRoutes(api, service, guard, platform.config);
+      await registerAuthRoutes(api, service, guard);
     },
   };
 }
