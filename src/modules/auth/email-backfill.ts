@@ -5,7 +5,7 @@
 // deploy. It only touches rows whose skeleton is NULL, so running it again changes nothing.
 import type { Logger } from 'pino';
 import type { Database, Transaction } from '../../platform/db/database.ts';
-import { emailSkeleton, normaliseEmail } from './emails.ts';
+import { emailSkeletonHash, normaliseEmail } from './emails.ts';
 
 const BATCH_SIZE = 500;
 // Arbitrary, constant across releases; differs from the migration lock.
@@ -15,7 +15,7 @@ const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 interface Change {
   id: string;
   email: string;
-  skeleton: string;
+  skeletonHash: string;
 }
 
 export interface BackfillResult {
@@ -34,12 +34,12 @@ export async function backfillEmailSkeletons(db: Database, log: Logger): Promise
       // the one that comes second finds them done.
       await tx.query('select pg_advisory_xact_lock($1)', [BACKFILL_LOCK_KEY]);
       const batch = await tx.query<{ id: string; email: string }>(
-        'select id, email from users where email_skeleton is null and id > $1 order by id limit $2',
+        'select id, email from users where email_skeleton_hash is null and id > $1 order by id limit $2',
         [after, BATCH_SIZE],
       );
       const changes = batch.map((row) => {
         const email = normaliseEmail(row.email);
-        return { id: row.id, email, skeleton: emailSkeleton(email) };
+        return { id: row.id, email, skeletonHash: emailSkeletonHash(email) };
       });
       await applyChanges(tx, changes, result, log);
       return batch;
@@ -68,11 +68,10 @@ async function applyChanges(tx: Transaction, changes: Change[], result: Backfill
       continue;
     }
     result.conflicts += 1;
-    const [holder] = await tx.query<{ id: string }>('select id from users where (email_skeleton = $1 or email = $2) and id <> $3 limit 1', [
-      change.skeleton,
-      change.email,
-      change.id,
-    ]);
+    const [holder] = await tx.query<{ id: string }>(
+      'select id from users where (email_skeleton_hash = $1 or email = $2) and id <> $3 limit 1',
+      [change.skeletonHash, change.email, change.id],
+    );
     log.warn(
       { event: 'auth.email_skeleton_conflict', user_id: change.id, conflicts_with: holder?.id ?? null },
       'an existing account has an email that cannot be told apart from another account: left without a skeleton for an operator to resolve',
@@ -82,11 +81,11 @@ async function applyChanges(tx: Transaction, changes: Change[], result: Backfill
 
 function update(tx: Transaction, changes: Change[]): Promise<{ id: string }[]> {
   return tx.query<{ id: string }>(
-    `update users set email = v.email, email_skeleton = v.skeleton
-       from unnest($1::uuid[], $2::text[], $3::text[]) as v(id, email, skeleton)
-      where users.id = v.id and users.email_skeleton is null
+    `update users set email = v.email, email_skeleton_hash = v.skeleton_hash
+       from unnest($1::uuid[], $2::text[], $3::text[]) as v(id, email, skeleton_hash)
+      where users.id = v.id and users.email_skeleton_hash is null
       returning users.id`,
-    [changes.map((change) => change.id), changes.map((change) => change.email), changes.map((change) => change.skeleton)],
+    [changes.map((change) => change.id), changes.map((change) => change.email), changes.map((change) => change.skeletonHash)],
   );
 }
 

@@ -17,7 +17,7 @@ export class AuthRepo {
   /** Undefined when the email or its skeleton is taken (one statement, so racing registrations cannot both win). */
   async insertUser(values: {
     email: string;
-    emailSkeleton: string;
+    emailSkeletonHash: string;
     displayName: string;
     passwordHash: string;
     role: Role;

@@ -133,7 +133,7 @@ export class AuthService {
 
   /** Creates an account (CLI and registration); 409 when the email, or one that looks the same, is taken. */
   async createUser(input: { email: string; password: string; displayName: string; role: Role }): Promise<UserRow> {
-    const { email, skeleton } = registrableEmail(input.email);
+    const { email, skeletonHash } = registrableEmail(input.email);
     assertAcceptablePassword(input.password, 'body.password');
     await this.ensureEmailSkeletons();
     const passwordHash = await this.#hasher.hash(input.password);
@@ -141,7 +141,7 @@ export class AuthService {
     // an attacker which look-alikes exist.
     const user = await this.#repo.insertUser({
       email,
-      emailSkeleton: skeleton,
+      emailSkeletonHash: skeletonHash,
       displayName: input.displayName.trim(),
       passwordHash,
       role: input.role,
