@@ -17,6 +17,10 @@ export function createAuthModule(platform: Platform): AuthModule {
     name: 'auth',
     service,
     guard,
-    register: (api) => registerAuthRoutes(api, service, guard, platform.config),
+    register: async (api) => {
+      // Before the first request, so the first registration does not wait on the backfill.
+      await service.ensureEmailSkeletons();
+      await registerAuthRoutes(api, service, guard);
+    },
   };
 }

@@ -14,8 +14,15 @@ export class AuthRepo {
     this.#db = db;
   }
 
-  async insertUser(values: { email: string; displayName: string; passwordHash: string; role: Role }): Promise<UserRow | undefined> {
-    const rows = await this.#db.insert(users).values(values).onConflictDoNothing({ target: users.email }).returning();
+  /** Undefined when the email or its skeleton is taken (one statement, so racing registrations cannot both win). */
+  async insertUser(values: {
+    email: string;
+    emailSkeletonHash: string;
+    displayName: string;
+    passwordHash: string;
+    role: Role;
+  }): Promise<UserRow | undefined> {
+    const rows = await this.#db.insert(users).values(values).onConflictDoNothing().returning();
     return rows[0];
   }
 

@@ -2,7 +2,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Config } from '../../config.ts';
 import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schemas.ts';
 import { authOf, type Guard, SESSION_COOKIE } from './guard.ts';
 import { type AuthService, type RequestFacts, toPublicUser } from './service.ts';
@@ -12,12 +11,14 @@ export function requestFacts(request: FastifyRequest): RequestFacts {
   return { ip: request.ip, userAgent: request.headers['user-agent'] ?? null, log: request.log };
 }
 
-export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService, guard: Guard, config: Config): Promise<void> {
+export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService, guard: Guard): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['auth'];
 
+  // Secure in every environment: browsers drop a __Host- cookie without it, and they treat
+  // http://localhost as a secure context, so development over plain http still works there.
   function clearSessionCookie(reply: FastifyReply) {
-    reply.clearCookie(SESSION_COOKIE, { path: '/', secure: config.nodeEnv === 'production', httpOnly: true, sameSite: 'lax' });
+    reply.clearCookie(SESSION_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'lax' });
   }
 
   api.post(
@@ -58,7 +59,7 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
         path: '/',
         httpOnly: true,
         sameSite: 'lax',
-        secure: config.nodeEnv === 'production',
+        secure: true,
         expires: session.absoluteExpiresAt,
       });
       reply.header('cache-control', 'no-store');

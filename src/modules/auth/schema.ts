@@ -6,7 +6,15 @@ export const users = pgTable(
   'users',
   {
     id: uuid('id').primaryKey().defaultRandom(),
+    /** Normalised (NFKC + case folding): unique and looked up as is. */
     email: text('email').notNull().unique(),
+    /**
+     * Hex SHA-256 of the TR39 skeleton of the email: unique, so look-alike addresses cannot
+     * be two accounts. Hashed because a skeleton can outgrow a btree entry (emails.ts).
+     * Nullable only because SQL cannot compute it: rows from before migration 0006 get it
+     * from the backfill (email-backfill.ts).
+     */
+    emailSkeletonHash: text('email_skeleton_hash').unique(),
     displayName: text('display_name').notNull(),
     passwordHash: text('password_hash').notNull(),
     role: text('role', { enum: ['user', 'admin'] })

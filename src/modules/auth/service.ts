@@ -4,7 +4,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../../platform/errors.ts';
 import { decodeCursor, isTimestampText, isUuid, keysetPage } from '../../platform/http/keyset.ts';
 import type { Platform } from '../../platform/platform.ts';
-import { countEvent, isOverLimit, rateLimitedError } from '../../platform/security/rate-limiters.ts';
+import { rateLimitedError, reservePoint } from '../../platform/security/rate-limiters.ts';
+import { backfillEmailSkeletons } from './email-backfill.ts';
+import { normaliseEmail, registrableEmail } from './emails.ts';
 import { assertAcceptablePassword, PasswordHasher } from './passwords.ts';
 import { AuthRepo, type Role, type SessionRow, type UserRow } from './repo.ts';
 import { generateSessionToken, hashSessionToken, isWellFormedToken, sessionTokenMatches } from './tokens.ts';
@@ -42,10 +44,6 @@ export interface RequestFacts {
 // A session's idle expiry moves at most once a minute, so reads do not all become writes.
 const TOUCH_INTERVAL_MS = 60_000;
 
-export function normaliseEmail(email: string): string {
-  return email.normalize('NFC').trim().toLowerCase();
-}
-
 export function toPublicUser(user: UserRow): PublicUser {
   return {
     id: user.id,
@@ -68,6 +66,7 @@ export class AuthService {
   readonly #failuresByAccountIp;
   readonly #failuresByIp;
   readonly #registrationsByIp;
+  #skeletonsBackfilled: Promise<unknown> | undefined;
 
   constructor(platform: Platform) {
     this.#platform = platform;
@@ -99,6 +98,24 @@ export class AuthService {
         job.log.info({ deleted: await this.deleteExpiredSessions() }, 'expired sessions deleted');
       },
     });
+    platform.jobs.define({
+      type: 'auth.backfill-email-skeletons',
+      cron: '37 * * * *',
+      retryLimit: 1,
+      handler: (_data, job) => backfillEmailSkeletons(platform.db, job.log),
+    });
+  }
+
+  /**
+   * Gives pre-0006 rows their email skeleton, once per process, before this process
+   * registers anyone: until then a look-alike of an old address would not collide.
+   */
+  ensureEmailSkeletons(): Promise<unknown> {
+    this.#skeletonsBackfilled ??= backfillEmailSkeletons(this.#platform.db, this.#platform.logger).catch((error: unknown) => {
+      this.#skeletonsBackfilled = undefined; // a database hiccup must not leave registration unchecked for good
+      throw error;
+    });
+    return this.#skeletonsBackfilled;
   }
 
   /** Housekeeping: expired sessions are refused anyway; this keeps the table small. */
@@ -109,18 +126,22 @@ export class AuthService {
   async register(input: { email: string; password: string; displayName: string }, facts: RequestFacts): Promise<PublicUser> {
     // Registration answers 409 for a taken email, so it sits behind its own per-IP limit
     // to keep enumeration through it as slow as through login.
-    const over = await isOverLimit(this.#registrationsByIp, facts.ip);
+    const over = await reservePoint(this.#registrationsByIp, facts.ip);
     if (over) throw rateLimitedError(over);
-    await countEvent(this.#registrationsByIp, facts.ip);
     return toPublicUser(await this.createUser({ ...input, role: 'user' }));
   }
 
-  /** Creates an account (CLI and registration); 409 when the email is taken. */
+  /** Creates an account (CLI and registration); 409 when the email, or one that looks the same, is taken. */
   async createUser(input: { email: string; password: string; displayName: string; role: Role }): Promise<UserRow> {
+    const { email, skeletonHash } = registrableEmail(input.email);
     assertAcceptablePassword(input.password, 'body.password');
+    await this.ensureEmailSkeletons();
     const passwordHash = await this.#hasher.hash(input.password);
+    // A look-alike gets the taken-email answer word for word: a different one would tell
+    // an attacker which look-alikes exist.
     const user = await this.#repo.insertUser({
-      email: normaliseEmail(input.email),
+      email,
+      emailSkeletonHash: skeletonHash,
       displayName: input.displayName.trim(),
       passwordHash,
       role: input.role,
@@ -135,23 +156,25 @@ export class AuthService {
   ): Promise<{ user: UserRow; token: string; session: SessionRow }> {
     const email = normaliseEmail(input.email);
     const accountIpKey = `${email}|${facts.ip}`;
-    // Checked before any hashing: a locked-out attacker costs us one counter read.
-    const blocked = (await isOverLimit(this.#failuresByAccountIp, accountIpKey)) ?? (await isOverLimit(this.#failuresByIp, facts.ip));
-    if (blocked) {
-      facts.log.warn(
-        { event: 'auth.login_locked_out', email_hash: hashSessionToken(email).slice(0, 16), ip: facts.ip },
-        'login rate limited',
-      );
-      throw rateLimitedError(blocked, 'Too many failed logins; try again later');
+    await this.#reserveLoginAttempt(email, accountIpKey, facts);
+    let user: UserRow | undefined;
+    let valid: boolean;
+    try {
+      user = await this.#repo.findUserByEmail(email);
+      // An unknown email burns a dummy verification, so it spends its reserved point too.
+      valid = user ? await this.#hasher.verify(user.passwordHash, input.password) : await this.#hasher.verifyDummy(input.password);
+    } catch (error) {
+      // Nothing was verified (the database failed): an outage must not lock people out.
+      await this.#releaseLoginAttempt(accountIpKey, facts.ip).catch(() => {});
+      throw error;
     }
-    const user = await this.#repo.findUserByEmail(email);
-    const valid = user ? await this.#hasher.verify(user.passwordHash, input.password) : await this.#hasher.verifyDummy(input.password);
     if (!user || !valid) {
-      await Promise.all([countEvent(this.#failuresByAccountIp, accountIpKey), countEvent(this.#failuresByIp, facts.ip)]);
+      // The reserved points stay spent: they are the failure count.
       facts.log.info({ event: 'auth.login_failed', user_id: user?.id ?? null, ip: facts.ip }, 'login failed');
       throw new AppError('BAD_CREDENTIALS', 'Invalid email or password');
     }
-    await this.#failuresByAccountIp.delete(accountIpKey);
+    // A success clears the account+IP counter and is no failure of the address either.
+    await Promise.all([this.#failuresByAccountIp.delete(accountIpKey), this.#failuresByIp.reward(facts.ip)]);
     if (!user.active) {
       facts.log.info({ event: 'auth.login_inactive', user_id: user.id, ip: facts.ip }, 'login to a deactivated account');
       throw new AppError('INACTIVE_ACCOUNT', 'This account is deactivated');
@@ -163,6 +186,30 @@ export class AuthService {
     const { token, session } = await this.#openSession(user.id, facts);
     facts.log.info({ event: 'auth.login_succeeded', user_id: user.id, ip: facts.ip, session_id: session.id }, 'login succeeded');
     return { user, token, session };
+  }
+
+  /**
+   * Spends one point of each login limit before Argon2id runs. consume is one atomic
+   * step in memory and in Redis, so however many attempts race, at most the limit's
+   * worth get through to a verification; a check-then-count would let them all pass the
+   * check before any failure is counted.
+   */
+  async #reserveLoginAttempt(email: string, accountIpKey: string, facts: RequestFacts): Promise<void> {
+    const byAccount = await reservePoint(this.#failuresByAccountIp, accountIpKey);
+    const byIp = byAccount ? undefined : await reservePoint(this.#failuresByIp, facts.ip);
+    // Refused by the address limit: this attempt verifies nothing, so it is no failure of the account.
+    if (byIp) await this.#failuresByAccountIp.reward(accountIpKey);
+    const blocked = byAccount ?? byIp;
+    if (!blocked) return;
+    facts.log.warn(
+      { event: 'auth.login_locked_out', email_hash: hashSessionToken(email).slice(0, 16), ip: facts.ip },
+      'login rate limited',
+    );
+    throw rateLimitedError(blocked, 'Too many failed logins; try again later');
+  }
+
+  async #releaseLoginAttempt(accountIpKey: string, ip: string): Promise<void> {
+    await Promise.all([this.#failuresByAccountIp.reward(accountIpKey), this.#failuresByIp.reward(ip)]);
   }
 
   async #openSession(userId: string, facts: RequestFacts): Promise<{ token: string; session: SessionRow }> {
@@ -233,16 +280,17 @@ export class AuthService {
 
   async changePassword(auth: Authenticated, input: { currentPassword: string; newPassword: string }, facts: RequestFacts): Promise<number> {
     const key = `${auth.user.email}|${facts.ip}`;
-    const blocked = await isOverLimit(this.#failuresByAccountIp, key);
+    // Reserved before Argon2id, as at login: parallel guesses with a stolen session get the limit's worth.
+    const blocked = await reservePoint(this.#failuresByAccountIp, key);
     if (blocked) throw rateLimitedError(blocked, 'Too many failed password attempts; try again later');
     if (!(await this.#hasher.verify(auth.user.passwordHash, input.currentPassword))) {
-      await countEvent(this.#failuresByAccountIp, key);
       facts.log.info(
         { event: 'auth.password_change_failed', user_id: auth.user.id, ip: facts.ip },
         'password change with a wrong password',
       );
       throw new AppError('BAD_CREDENTIALS', 'Current password is wrong');
     }
+    await this.#failuresByAccountIp.reward(key);
     assertAcceptablePassword(input.newPassword, 'body.new_password');
     await this.#repo.updateUser(auth.user.id, { passwordHash: await this.#hasher.hash(input.newPassword) });
     const revoked = await this.#repo.deleteSessionsOfUser(auth.user.id, auth.session.id);

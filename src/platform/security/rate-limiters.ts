@@ -48,10 +48,20 @@ export function rateLimitedError(result: RateLimiterRes, message = 'Too many req
   return new AppError('RATE_LIMITED', message, { headers: { 'retry-after': String(retryAfterSeconds(result)) } });
 }
 
-/** True when the limiter already counts `points` or more for the key (checked before doing costly work). */
-export async function isOverLimit(limiter: RateLimiterAbstract, key: string): Promise<RateLimiterRes | undefined> {
-  const result = await limiter.get(key);
-  return result !== null && result.consumedPoints >= limiter.points ? result : undefined;
+/**
+ * Spends one point before costly work and returns the rejection when none was left.
+ * consume is one atomic step (in memory, and a Lua script in Redis), so parallel callers
+ * cannot all pass the way they can pass a read of the counter; the caller gives the
+ * point back (reward) when the work turns out not to count.
+ */
+export async function reservePoint(limiter: RateLimiterAbstract, key: string): Promise<RateLimiterRes | undefined> {
+  try {
+    await limiter.consume(key);
+    return undefined;
+  } catch (rejection) {
+    if (rejection instanceof RateLimiterRes) return rejection;
+    throw rejection;
+  }
 }
 
 /** Counts one event; an over-limit rejection is a normal outcome, not an error. */

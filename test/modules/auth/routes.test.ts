@@ -68,7 +68,8 @@ describe.each(shapes)('accounts API (%s shape)', (shape) => {
       expect(body.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(new Date(body.expires_at).getTime()).toBeGreaterThan(Date.now());
       const cookie = response.cookies.find((item) => item.name === '__Host-rampart_session');
-      expect(cookie).toMatchObject({ value: body.token, path: '/', httpOnly: true, sameSite: 'Lax' });
+      // Secure outside production too (this app runs with NODE_ENV=test): browsers refuse a __Host- cookie without it.
+      expect(cookie).toMatchObject({ value: body.token, path: '/', httpOnly: true, sameSite: 'Lax', secure: true });
       expect(cookie?.domain).toBeUndefined();
       expect(response.headers['cache-control']).toBe('no-store');
     });
@@ -107,7 +108,8 @@ describe.each(shapes)('accounts API (%s shape)', (shape) => {
       const me = await registerAndLogin(t.app);
       const out = await post('/auth/logout', undefined, bearer(me.token));
       expect(out.statusCode).toBe(204);
-      expect(out.cookies.find((item) => item.name === '__Host-rampart_session')?.value).toBe('');
+      // The clearing cookie carries the same attributes, or a browser would not let it replace the __Host- one.
+      expect(out.cookies.find((item) => item.name === '__Host-rampart_session')).toMatchObject({ value: '', path: '/', secure: true });
       expect((await t.app.inject({ url: '/api/v1/auth/me', headers: bearer(me.token) })).statusCode).toBe(401);
     });
 
