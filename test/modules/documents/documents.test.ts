@@ -40,7 +40,17 @@ describe.each(shapes)('documents API (%s shape)', (shape) => {
   it('refuses hostile paths with PATH_NOT_ALLOWED and writes nothing to disk or the database', async () => {
     const uploads = t.config.uploads.root;
     const before = countFiles(uploads);
-    for (const path of ['../x', '..%2Fx', '%252e%252e/x', '/etc/passwd', 'C:\\x', '\\\\server\\share', 'a/\u0000b']) {
+    for (const path of [
+      '../x',
+      '..%2Fx',
+      '%252e%252e/x',
+      '/etc/passwd',
+      'C:\\x',
+      '\\\\server\\share',
+      'a/\u0000b',
+      '\u2025/x',
+      '..\u2215x',
+    ]) {
       const response = await upload(path, 'owned');
       expect(response.statusCode, path).toBe(400);
       expect(response.json().error_code).toBe('PATH_NOT_ALLOWED');
@@ -48,6 +58,27 @@ describe.each(shapes)('documents API (%s shape)', (shape) => {
     expect(countFiles(uploads)).toBe(before);
     const rows = await t.platform.db.query("select 1 from documents where path like '%x' or path like '%passwd%' or path like '%share%'");
     expect(rows).toEqual([]);
+  });
+
+  it('refuses look-alike paths in multipart uploads too, writing nothing', async () => {
+    const before = countFiles(t.config.uploads.root);
+    for (const path of ['\u2025/x.ts', '..\u2215x.ts']) {
+      const boundary = 'look-alike-boundary';
+      const form = [
+        `--${boundary}\r\nContent-Disposition: form-data; name="path"\r\n\r\n${path}\r\n`,
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.ts"\r\n\r\nexport const x = 1;\r\n`,
+        `--${boundary}--\r\n`,
+      ].join('');
+      const response = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/projects/${projectId}/documents`,
+        payload: form,
+        headers: { ...auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      });
+      expect(response.statusCode, path).toBe(400);
+      expect(response.json().error_code).toBe('PATH_NOT_ALLOWED');
+    }
+    expect(countFiles(t.config.uploads.root)).toBe(before);
   });
 
   it('stores a good file as pending and the job makes it ready with language, lines, checksum and symbols', async () => {

@@ -110,12 +110,24 @@ describe.each(shapes)('archive import (%s shape)', (shape) => {
     ['an absolute entry', [{ name: '/etc/cron.d/evil', content: 'x' }], /absolute/],
     ['an encoded traversal', [{ name: '%2e%2e/evil.ts', content: 'x' }], /percent-decoded/],
     ['a symlink', [{ name: 'link', type: 'symlink' as const, linkname: '/etc/passwd' }], /symlink/],
+    ['a two-dot-leader entry', [{ name: '\u2025/evil.ts', content: 'x' }], /U\+2025, a look-alike of path syntax/],
+    ['a division-slash entry', [{ name: '..\u2215evil.ts', content: 'x' }], /U\+2215, a look-alike of path syntax/],
     ['too many entries', Array.from({ length: 6 }, (_, i) => ({ name: `many/f${i}.ts`, content: 'x' })), /more than 5 entries/],
   ])('rejects a tar with %s and imports none of it', async (_label, entries, reason) => {
     const before = await paths();
     const result = await outcome(await makeTar([{ name: 'ok/first.ts', content: 'x' }, ...entries]), 'application/x-tar');
     expect(result.status).toBe('rejected');
     expect(result.reason).toMatch(reason);
+    expect(await paths()).toEqual(before);
+  });
+
+  it('rejects a zip with a look-alike entry and imports none of it', async () => {
+    const before = await paths();
+    const zip = await makeZip([
+      { name: 'fine/ok.ts', content: 'x' },
+      { name: 'fine/..\u2215..\u2215evil.ts', content: 'x' },
+    ]);
+    expect(await outcome(zip, 'application/zip')).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/U\+2215/) });
     expect(await paths()).toEqual(before);
   });
 

@@ -85,4 +85,50 @@ describe('document paths', () => {
       { numRuns: 2000 },
     );
   });
+
+  // Look-alikes of path syntax (issue 13): what NFKC, Windows' best-fit mapping or Unicode's
+  // confusables table would read as . / \ : is refused, wherever it stands in a path.
+  const LOOK_ALIKES = [
+    '\u2025', // two dot leader: NFKC ".."
+    '\u2024', // one dot leader: NFKC "."
+    '\u2026', // ellipsis: NFKC "..."
+    '\uff0e', // fullwidth full stop
+    '\ufe52', // small full stop
+    '\u2215', // division slash
+    '\u2044', // fraction slash
+    '\uff0f', // fullwidth solidus
+    '\u29f8', // big solidus
+    '\u2571', // box drawings light diagonal
+    '\uff3c', // fullwidth reverse solidus
+    '\ufe68', // small reverse solidus
+    '\u2216', // set minus
+    '\u00a5', // yen sign: best-fit 0x5C in cp932
+    '\u20a9', // won sign: best-fit 0x5C in cp949
+    '\uff1a', // fullwidth colon
+    '\u2236', // ratio
+    '\ua789', // modifier letter colon
+    '\ufe55', // small colon
+  ];
+
+  it.each(['\u2025/x.ts', '..\u2215x.ts', 'src/a\u2025b/..\u2215..\u2215etc', 'C\uff1a\uff3cx', '%E2%80%A5/x.ts'])(
+    'refuses the look-alike path %j',
+    (path) => {
+      expect(refused(path)).toBe(true);
+    },
+  );
+
+  it('refuses any path with a look-alike of . / \\ : anywhere, and accepts words of every script', () => {
+    const wordCharacter = fc.constantFrom(...'abcXYZ019_-éßøçñüжяשׁعربي٠١中文ノート한글ไทย'.split(''));
+    const word = fc.array(wordCharacter, { minLength: 1, maxLength: 8 }).map((chars) => chars.join(''));
+    const path = fc.array(word, { minLength: 1, maxLength: 5 }).map((segments) => segments.join('/'));
+    fc.assert(
+      fc.property(path, fc.constantFrom(...LOOK_ALIKES), fc.nat(), (clean, lookAlike, at) => {
+        expect(normaliseDocumentPath(clean)).toBe(clean.normalize('NFC'));
+        const position = at % (clean.length + 1);
+        const hostile = clean.slice(0, position) + lookAlike + clean.slice(position);
+        return refused(hostile);
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
