@@ -2,6 +2,7 @@
 import { and, asc, desc, eq, gt, lt, ne, sql } from 'drizzle-orm';
 import type { Orm } from '../../platform/db/database.ts';
 import { sessions, users } from './schema.ts';
+import type { SessionCache } from './session-cache.ts';
 
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
@@ -9,9 +10,22 @@ export type Role = UserRow['role'];
 
 export class AuthRepo {
   readonly #db: Orm;
+  readonly #cache: SessionCache | undefined;
 
-  constructor(db: Orm) {
+  /** `cache` only where this process is the only writer of users and sessions (see session-cache.ts). */
+  constructor(db: Orm, cache?: SessionCache) {
     this.#db = db;
+    this.#cache = cache;
+  }
+
+  /** Every write to users or sessions runs inside this: cached sessions could be stale after it. */
+  async #changing<T>(write: () => Promise<T>): Promise<T> {
+    this.#cache?.invalidate();
+    try {
+      return await write();
+    } finally {
+      this.#cache?.invalidate();
+    }
   }
 
   /** Undefined when the email or its skeleton is taken (one statement, so racing registrations cannot both win). */
@@ -35,11 +49,13 @@ export class AuthRepo {
   }
 
   async updateUser(id: string, values: Partial<Pick<UserRow, 'passwordHash' | 'role' | 'active'>>): Promise<UserRow | undefined> {
-    const rows = await this.#db
-      .update(users)
-      .set({ ...values, updatedAt: sql`now()` })
-      .where(eq(users.id, id))
-      .returning();
+    const rows = await this.#changing(() =>
+      this.#db
+        .update(users)
+        .set({ ...values, updatedAt: sql`now()` })
+        .where(eq(users.id, id))
+        .returning(),
+    );
     return rows[0];
   }
 
@@ -70,15 +86,20 @@ export class AuthRepo {
   }
 
   async findSessionWithUser(tokenHash: string): Promise<{ session: SessionRow; user: UserRow } | undefined> {
+    const cached = this.#cache?.get(tokenHash);
+    if (cached) return cached;
+    const readAt = this.#cache?.generation() ?? 0;
     const rows = await this.#db
       .select({ session: sessions, user: users })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
       .where(eq(sessions.tokenHash, tokenHash))
       .limit(1);
+    if (rows[0]) this.#cache?.set(tokenHash, rows[0], readAt);
     return rows[0];
   }
 
+  /** Moves the idle expiry only; the caller updates the session object it holds (cached or not) to match. */
   async touchSession(id: string, idleExpiresAt: Date): Promise<void> {
     await this.#db.update(sessions).set({ lastSeenAt: sql`now()`, idleExpiresAt }).where(eq(sessions.id, id));
   }
@@ -93,17 +114,17 @@ export class AuthRepo {
 
   async deleteSession(id: string, userId?: string): Promise<boolean> {
     const where = userId ? and(eq(sessions.id, id), eq(sessions.userId, userId)) : eq(sessions.id, id);
-    return (await this.#db.delete(sessions).where(where).returning({ id: sessions.id })).length > 0;
+    return (await this.#changing(() => this.#db.delete(sessions).where(where).returning({ id: sessions.id }))).length > 0;
   }
 
   /** Deletes the user's sessions except `keepId`; returns how many went. */
   async deleteSessionsOfUser(userId: string, keepId?: string): Promise<number> {
     const where = keepId ? and(eq(sessions.userId, userId), ne(sessions.id, keepId)) : eq(sessions.userId, userId);
-    return (await this.#db.delete(sessions).where(where).returning({ id: sessions.id })).length;
+    return (await this.#changing(() => this.#db.delete(sessions).where(where).returning({ id: sessions.id }))).length;
   }
 
   async deleteExpiredSessions(now: Date): Promise<number> {
     const expired = sql`${lt(sessions.idleExpiresAt, now)} or ${lt(sessions.absoluteExpiresAt, now)}`;
-    return (await this.#db.delete(sessions).where(expired).returning({ id: sessions.id })).length;
+    return (await this.#changing(() => this.#db.delete(sessions).where(expired).returning({ id: sessions.id }))).length;
   }
 }

@@ -9,6 +9,7 @@ import { backfillEmailSkeletons } from './email-backfill.ts';
 import { normaliseEmail, registrableEmail } from './emails.ts';
 import { assertAcceptablePassword, PasswordHasher } from './passwords.ts';
 import { AuthRepo, type Role, type SessionRow, type UserRow } from './repo.ts';
+import { SessionCache } from './session-cache.ts';
 import { generateSessionToken, hashSessionToken, isWellFormedToken } from './tokens.ts';
 
 export interface PublicUser {
@@ -70,7 +71,8 @@ export class AuthService {
 
   constructor(platform: Platform) {
     this.#platform = platform;
-    this.#repo = new AuthRepo(platform.db.orm);
+    // Embedded: DATA_DIR's lock makes this the only process writing sessions, so it may cache them.
+    this.#repo = new AuthRepo(platform.db.orm, platform.config.databaseUrl === undefined ? new SessionCache() : undefined);
     this.#hasher = new PasswordHasher(platform.config.auth);
     const limits = platform.config.rateLimits;
     this.#failuresByAccountIp = platform.rateLimiters.create({
