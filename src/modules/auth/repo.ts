@@ -1,31 +1,30 @@
 // Database access of the accounts module: users and sessions, nothing else.
 import { and, asc, desc, eq, gt, lt, ne, sql } from 'drizzle-orm';
 import type { Orm } from '../../platform/db/database.ts';
+import { cachedRead, cachedWrite, type SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { sessions, users } from './schema.ts';
-import type { SessionCache } from './session-cache.ts';
 
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type Role = UserRow['role'];
+export interface SessionWithUser {
+  session: SessionRow;
+  user: UserRow;
+}
 
 export class AuthRepo {
   readonly #db: Orm;
-  readonly #cache: SessionCache | undefined;
+  readonly #sessions: SingleWriterCache<SessionWithUser> | undefined;
 
-  /** `cache` only where this process is the only writer of users and sessions (see session-cache.ts). */
-  constructor(db: Orm, cache?: SessionCache) {
+  /** `sessionCache` only where this process is the only writer of users and sessions (the embedded shape). */
+  constructor(db: Orm, sessionCache?: SingleWriterCache<SessionWithUser>) {
     this.#db = db;
-    this.#cache = cache;
+    this.#sessions = sessionCache;
   }
 
-  /** Every write to users or sessions runs inside this: cached sessions could be stale after it. */
-  async #changing<T>(write: () => Promise<T>): Promise<T> {
-    this.#cache?.invalidate();
-    try {
-      return await write();
-    } finally {
-      this.#cache?.invalidate();
-    }
+  /** Every write to users or sessions runs inside this: a cached session could be stale after it. */
+  #changing<T>(write: () => Promise<T>): Promise<T> {
+    return cachedWrite(this.#sessions, write);
   }
 
   /** Undefined when the email or its skeleton is taken (one statement, so racing registrations cannot both win). */
@@ -85,18 +84,16 @@ export class AuthRepo {
     return rows[0] as SessionRow;
   }
 
-  async findSessionWithUser(tokenHash: string): Promise<{ session: SessionRow; user: UserRow } | undefined> {
-    const cached = this.#cache?.get(tokenHash);
-    if (cached) return cached;
-    const readAt = this.#cache?.generation() ?? 0;
-    const rows = await this.#db
-      .select({ session: sessions, user: users })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(eq(sessions.tokenHash, tokenHash))
-      .limit(1);
-    if (rows[0]) this.#cache?.set(tokenHash, rows[0], readAt);
-    return rows[0];
+  async findSessionWithUser(tokenHash: string): Promise<SessionWithUser | undefined> {
+    return cachedRead(this.#sessions, tokenHash, async () => {
+      const rows = await this.#db
+        .select({ session: sessions, user: users })
+        .from(sessions)
+        .innerJoin(users, eq(users.id, sessions.userId))
+        .where(eq(sessions.tokenHash, tokenHash))
+        .limit(1);
+      return rows[0];
+    });
   }
 
   /** Moves the idle expiry only; the caller updates the session object it holds (cached or not) to match. */

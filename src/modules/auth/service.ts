@@ -1,6 +1,7 @@
 // Accounts and sessions: registration, login with brute-force limits, session
 // validation with sliding expiry, revocation, password change, and user administration.
 import type { FastifyBaseLogger } from 'fastify';
+import { SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { AppError } from '../../platform/errors.ts';
 import { decodeCursor, isTimestampText, isUuid, keysetPage } from '../../platform/http/keyset.ts';
 import type { Platform } from '../../platform/platform.ts';
@@ -9,7 +10,6 @@ import { backfillEmailSkeletons } from './email-backfill.ts';
 import { normaliseEmail, registrableEmail } from './emails.ts';
 import { assertAcceptablePassword, PasswordHasher } from './passwords.ts';
 import { AuthRepo, type Role, type SessionRow, type UserRow } from './repo.ts';
-import { SessionCache } from './session-cache.ts';
 import { generateSessionToken, hashSessionToken, isWellFormedToken } from './tokens.ts';
 
 export interface PublicUser {
@@ -72,7 +72,10 @@ export class AuthService {
   constructor(platform: Platform) {
     this.#platform = platform;
     // Embedded: DATA_DIR's lock makes this the only process writing sessions, so it may cache them.
-    this.#repo = new AuthRepo(platform.db.orm, platform.config.databaseUrl === undefined ? new SessionCache() : undefined);
+    this.#repo = new AuthRepo(
+      platform.db.orm,
+      platform.config.databaseUrl === undefined ? new SingleWriterCache({ maxEntries: 10_000, maxAgeMs: 30_000 }) : undefined,
+    );
     this.#hasher = new PasswordHasher(platform.config.auth);
     const limits = platform.config.rateLimits;
     this.#failuresByAccountIp = platform.rateLimiters.create({

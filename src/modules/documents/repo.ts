@@ -1,6 +1,7 @@
 // Database access of the documents module: projects and documents.
 import { and, desc, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
 import type { Database, Orm } from '../../platform/db/database.ts';
+import { cachedRead, cachedWrite, type SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { documents, projects } from './schema.ts';
 
 export type ProjectRow = typeof projects.$inferSelect;
@@ -43,9 +44,17 @@ const listingColumns = {
 
 export class DocumentsRepo {
   readonly #db: Database;
+  readonly #documents: SingleWriterCache<DocumentRow> | undefined;
 
-  constructor(db: Database) {
+  /** `documentCache` only where this process is the only writer of documents (the embedded shape). */
+  constructor(db: Database, documentCache?: SingleWriterCache<DocumentRow>) {
     this.#db = db;
+    this.#documents = documentCache;
+  }
+
+  /** Every write to documents runs inside this: a cached document could be stale after it. */
+  #changing<T>(write: () => Promise<T>): Promise<T> {
+    return cachedWrite(this.#documents, write);
   }
 
   async insertProject(ownerId: string, name: string): Promise<ProjectRow> {
@@ -66,14 +75,16 @@ export class DocumentsRepo {
     )[0];
   }
 
-  async findDocumentForOwner(ownerId: string, documentId: string): Promise<DocumentRow | undefined> {
-    const rows = await this.#db.orm
-      .select({ document: documents })
-      .from(documents)
-      .innerJoin(projects, eq(projects.id, documents.projectId))
-      .where(and(eq(documents.id, documentId), eq(projects.ownerId, ownerId)))
-      .limit(1);
-    return rows[0]?.document;
+  findDocumentForOwner(ownerId: string, documentId: string): Promise<DocumentRow | undefined> {
+    return cachedRead(this.#documents, `${ownerId}:${documentId}`, async () => {
+      const rows = await this.#db.orm
+        .select({ document: documents })
+        .from(documents)
+        .innerJoin(projects, eq(projects.id, documents.projectId))
+        .where(and(eq(documents.id, documentId), eq(projects.ownerId, ownerId)))
+        .limit(1);
+      return rows[0]?.document;
+    });
   }
 
   async findDocument(tx: Orm, documentId: string): Promise<DocumentRow | undefined> {
@@ -93,23 +104,25 @@ export class DocumentsRepo {
 
   /** Inserts the document, or replaces the content of the one at that path; state goes back to pending. */
   async upsertPending(tx: Orm, values: { projectId: string; path: string; sha256: string; sizeBytes: number }): Promise<DocumentRow> {
-    const rows = await tx
-      .insert(documents)
-      .values({ ...values, state: 'pending' })
-      .onConflictDoUpdate({
-        target: [documents.projectId, documents.path],
-        set: {
-          sha256: values.sha256,
-          sizeBytes: values.sizeBytes,
-          state: 'pending',
-          failureReason: null,
-          lineCount: null,
-          language: null,
-          symbols: null,
-          updatedAt: sql`now()`,
-        },
-      })
-      .returning();
+    const rows = await this.#changing(() =>
+      tx
+        .insert(documents)
+        .values({ ...values, state: 'pending' })
+        .onConflictDoUpdate({
+          target: [documents.projectId, documents.path],
+          set: {
+            sha256: values.sha256,
+            sizeBytes: values.sizeBytes,
+            state: 'pending',
+            failureReason: null,
+            lineCount: null,
+            language: null,
+            symbols: null,
+            updatedAt: sql`now()`,
+          },
+        })
+        .returning(),
+    );
     return rows[0] as DocumentRow;
   }
 
@@ -118,14 +131,16 @@ export class DocumentsRepo {
     id: string,
     values: Pick<DocumentRow, 'state' | 'failureReason' | 'lineCount' | 'language' | 'symbols'>,
   ): Promise<void> {
-    await tx
-      .update(documents)
-      .set({ ...values, updatedAt: sql`now()` })
-      .where(eq(documents.id, id));
+    await this.#changing(() =>
+      tx
+        .update(documents)
+        .set({ ...values, updatedAt: sql`now()` })
+        .where(eq(documents.id, id)),
+    );
   }
 
   async deleteDocument(tx: Orm, id: string): Promise<DocumentRow | undefined> {
-    return (await tx.delete(documents).where(eq(documents.id, id)).returning())[0];
+    return (await this.#changing(() => tx.delete(documents).where(eq(documents.id, id)).returning()))[0];
   }
 
   /**

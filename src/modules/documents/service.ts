@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
+import { SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { AppError } from '../../platform/errors.ts';
 import { decodeCursor, keysetPage } from '../../platform/http/keyset.ts';
 import type { JobContext, JobSummary } from '../../platform/jobs/queue.ts';
@@ -53,7 +54,11 @@ export class DocumentsService {
 
   constructor(platform: Platform, options: DocumentsServiceOptions = {}) {
     this.#platform = platform;
-    this.#repo = new DocumentsRepo(platform.db);
+    // Embedded: DATA_DIR's lock makes this the only process writing documents, so it may cache them.
+    this.#repo = new DocumentsRepo(
+      platform.db,
+      platform.config.databaseUrl === undefined ? new SingleWriterCache({ maxEntries: 10_000, maxAgeMs: 30_000 }) : undefined,
+    );
     this.#blobs = new BlobStore(platform.config.uploads.root);
     this.#options = options;
     platform.jobs.define<{ document_id: string; sha256: string }>({
