@@ -3,6 +3,7 @@ import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fresh from 'fresh';
 import type { UploadsConfig } from '../../config.ts';
 import { AppError } from '../../platform/errors.ts';
 import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schemas.ts';
@@ -238,12 +239,22 @@ export async function registerDocumentRoutes(
         tags,
         ...SECURED,
         summary: 'A document: metadata and content',
+        description:
+          'Answers with a strong ETag; send it back as If-None-Match to get 304 Not Modified (no body) while neither the content nor the metadata changed.',
         params: IdParams,
-        response: { 200: Type.Object({ document: DocumentSchema, content: Type.String() }), ...errorResponses },
+        response: { 200: Type.Object({ document: DocumentSchema, content: Type.String() }), 304: NoContent, ...errorResponses },
       },
     },
-    async (request) => {
-      const { document, content } = await documents.get(authOf(request).user.id, request.params.id, request.log);
+    async (request, reply) => {
+      const owner = authOf(request).user.id;
+      const document = await documents.find(owner, request.params.id);
+      // The representation is the content and its metadata (a parse turns pending into ready
+      // without new bytes), so the tag is the content hash with the row's version.
+      const etag = `"${document.sha256}.${document.updatedAt.getTime().toString(36)}"`;
+      // Revalidate on every use, and never in a shared cache: it is one account's data.
+      reply.header('etag', etag).header('cache-control', 'private, no-cache');
+      if (fresh(request.headers, { etag })) return reply.code(304).send(null);
+      const content = await documents.content(document, request.log);
       return { document: toDocument(document), content };
     },
   );

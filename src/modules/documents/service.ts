@@ -280,9 +280,15 @@ export class DocumentsService {
     return this.#repo.searchForOwner(ownerId, q, limit);
   }
 
-  async get(ownerId: string, documentId: string, log: FastifyBaseLogger): Promise<{ document: DocumentRow; content: string }> {
+  /** A document of the owner's, or 404 (someone else's is indistinguishable from a missing one). */
+  async find(ownerId: string, documentId: string): Promise<DocumentRow> {
     const document = await this.#repo.findDocumentForOwner(ownerId, documentId);
     if (!document) throw new AppError('NOT_FOUND', 'No such document');
+    return document;
+  }
+
+  /** A document's content as text; 410 GONE when its stored bytes are missing. */
+  async content(document: DocumentRow, log: FastifyBaseLogger): Promise<string> {
     const content = await this.#blobs.get(document.sha256).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
       // The row outlived its bytes (restored from an old backup, removed by hand): the
@@ -291,7 +297,7 @@ export class DocumentsService {
       log.error({ event: 'documents.blob_missing', document_id: document.id, sha256: document.sha256 }, 'document bytes are missing');
       throw new AppError('GONE', 'The stored content of this document is missing; upload it again');
     });
-    return { document, content: content.toString('utf8') };
+    return content.toString('utf8');
   }
 
   /** A readiness check (never critical): fails while a document whose bytes were found missing still lacks them. */
@@ -302,8 +308,7 @@ export class DocumentsService {
 
   /** Deletes the row, then the bytes once no row references them; a crash in between leaves only an orphan blob for the sweep. */
   async delete(ownerId: string, documentId: string): Promise<void> {
-    const document = await this.#repo.findDocumentForOwner(ownerId, documentId);
-    if (!document) throw new AppError('NOT_FOUND', 'No such document');
+    const document = await this.find(ownerId, documentId);
     await this.#platform.db.transaction((tx) => this.#repo.deleteDocument(tx.orm, documentId));
     await this.#releaseBlob(document.sha256);
   }

@@ -231,6 +231,32 @@ describe.each(shapes)('documents API (%s shape)', (shape) => {
     expect((await t.app.inject({ url: '/api/v1/documents/search?q=greet', headers: stranger })).json().documents).toEqual([]);
   });
 
+  it('answers a repeated read with 304 Not Modified while nothing changed, revalidated every time', async () => {
+    const { document } = (await upload('cache/etag.ts', 'export const version = 1;\n')).json();
+    const parsed = await ready(document.id);
+    const first = await getDocument(document.id);
+    expect(first.statusCode).toBe(200);
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(new RegExp(`^"${parsed.document.sha256}\\.[0-9a-z]+"$`));
+    expect(first.headers['cache-control']).toBe('private, no-cache');
+    const again = await t.app.inject({ url: `/api/v1/documents/${document.id}`, headers: { ...auth, 'if-none-match': etag } });
+    expect(again.statusCode).toBe(304);
+    expect(again.body).toBe('');
+    expect(again.headers.etag).toBe(etag);
+    // New content at the same path is a new representation: 200 with a new tag.
+    await upload('cache/etag.ts', 'export const version = 2;\n');
+    const changed = await t.app.inject({ url: `/api/v1/documents/${document.id}`, headers: { ...auth, 'if-none-match': etag } });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.headers.etag).not.toBe(etag);
+    expect(changed.json().content).toBe('export const version = 2;\n');
+    // So is the same content once its parse finished (pending -> ready): the metadata changed.
+    const pendingTag = changed.headers.etag as string;
+    await ready(document.id);
+    expect(
+      (await t.app.inject({ url: `/api/v1/documents/${document.id}`, headers: { ...auth, 'if-none-match': pendingTag } })).statusCode,
+    ).toBe(200);
+  });
+
   it('deletes the row and the stored bytes together', async () => {
     const { document } = (await upload('tmp/delete-me.ts', 'export const unique_delete_marker = 1;\n')).json();
     await ready(document.id);
