@@ -9,6 +9,8 @@ const DECODE_ROUNDS = 3;
 function problemIn(candidate: string): string | undefined {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(candidate)) return 'contains a control character';
+  // Stored as UTF-8, an unpaired surrogate becomes U+FFFD: the file would be read back under another path.
+  if (!candidate.isWellFormed()) return 'contains an unpaired surrogate';
   if (candidate.includes('\\')) return 'contains a backslash';
   if (candidate.startsWith('/')) return 'is absolute';
   if (/^[A-Za-z]:/.test(candidate)) return 'starts with a drive letter';

@@ -2,14 +2,15 @@
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { UploadsConfig } from '../../config.ts';
 import { AppError } from '../../platform/errors.ts';
 import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schemas.ts';
 import { authOf, type Guard } from '../auth/guard.ts';
 import { SECURED } from '../auth/wire.ts';
 import type { ArchiveFormat } from './archive.ts';
-import { type DocumentsService, IMPORT_JOB, type UploadFile } from './service.ts';
+import { readMultipart, uploadTooLarge } from './multipart.ts';
+import { type DocumentsService, IMPORT_JOB } from './service.ts';
 import {
   CreateProjectBody,
   DocumentListingSchema,
@@ -33,33 +34,6 @@ const ARCHIVE_TYPES: Record<string, ArchiveFormat> = {
   'application/gzip': 'tar.gz',
 };
 const ArchiveBody = Type.Unsafe<Buffer>({ description: 'The archive bytes' });
-
-function tooLarge(limits: UploadsConfig): AppError {
-  return new AppError(
-    'PAYLOAD_TOO_LARGE',
-    `Each file may be at most ${limits.maxFileBytes} bytes, a request at most ${limits.maxRequestBytes}`,
-  );
-}
-
-/** Reads every file of a multipart upload; a `path` field names the next file, else its filename does. */
-async function readMultipart(request: FastifyRequest, limits: UploadsConfig): Promise<UploadFile[]> {
-  const files: UploadFile[] = [];
-  let total = 0;
-  let nextPath: string | undefined;
-  for await (const part of request.parts()) {
-    if (part.type === 'field') {
-      if (part.fieldname === 'path') nextPath = String(part.value);
-      continue;
-    }
-    const content = await part.toBuffer();
-    total += content.length;
-    if (total > limits.maxRequestBytes) throw tooLarge(limits);
-    files.push({ path: nextPath ?? part.filename, content });
-    nextPath = undefined;
-  }
-  if (files.length === 0) throw new AppError('VALIDATION_FAILED', 'A multipart upload needs at least one file');
-  return files;
-}
 
 export async function registerDocumentRoutes(
   app: FastifyInstance,
@@ -180,7 +154,7 @@ export async function registerDocumentRoutes(
       }
       const body = request.body as { path: string; content: string };
       const content = Buffer.from(body.content, 'utf8');
-      if (content.length > limits.maxFileBytes) throw tooLarge(limits);
+      if (content.length > limits.maxFileBytes) throw uploadTooLarge(limits);
       const [result] = await documents.upload(owner, request.params.id, [{ path: body.path, content }], request.id);
       if (!result) throw new Error('upload returned no result');
       // 202: parsing runs in a job; 200: identical content was already there.
