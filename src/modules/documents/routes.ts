@@ -9,7 +9,7 @@ import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schema
 import { authOf, type Guard } from '../auth/guard.ts';
 import { SECURED } from '../auth/wire.ts';
 import type { ArchiveFormat } from './archive.ts';
-import { readMultipart, uploadTooLarge } from './multipart.ts';
+import { multipartLimits, readMultipart, uploadTooLarge } from './multipart.ts';
 import { type DocumentsService, IMPORT_JOB } from './service.ts';
 import {
   CreateProjectBody,
@@ -43,13 +43,7 @@ export async function registerDocumentRoutes(
 ): Promise<void> {
   await app.register(multipart, {
     preservePath: true, // busboy would strip directories from filenames; the path is the point
-    limits: {
-      fileSize: limits.maxFileBytes,
-      files: limits.maxFiles,
-      fields: limits.maxFiles * 2,
-      parts: limits.maxFiles * 3,
-      fieldSize: 4096,
-    },
+    limits: multipartLimits(limits),
   });
   // Archives arrive as raw bytes; the import job unpacks them.
   app.addContentTypeParser(Object.keys(ARCHIVE_TYPES), { parseAs: 'buffer', bodyLimit: limits.maxRequestBytes }, (_request, body, done) =>
