@@ -136,6 +136,11 @@ describe.each(shapes)('HTTP contract (%s shape)', (shape) => {
     const paths = Object.keys(response.json().paths);
     expect(paths.every((path) => path.startsWith('/api/v1/'))).toBe(true);
     expect(paths).not.toContain('/health/live');
+    // The request rules are part of the contract: stated once, and marked on the fields they spare.
+    const { info, paths: operations } = response.json();
+    expect(info.description).toContain('NUL');
+    const upload = operations['/api/v1/projects/{id}/documents'].post.requestBody.content['application/json'].schema;
+    expect(upload.properties.content['x-raw-text']).toBe(true);
     const docs = await t.app.inject({ url: '/api/v1/docs/' });
     expect(docs.statusCode).toBe(200);
     expect(docs.headers['content-type']).toContain('text/html');
