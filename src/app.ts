@@ -10,6 +10,7 @@ import { closeConnectionsWhileDraining } from './platform/http/draining.ts';
 import { registerErrorHandling, sendError } from './platform/http/error-handler.ts';
 import { trackInFlightRequests } from './platform/http/in-flight.ts';
 import { API_PREFIX, registerOpenApi } from './platform/http/openapi.ts';
+import { createRequestValidatorCompiler } from './platform/http/request-validation.ts';
 import { lazyRootLogger } from './platform/observability/lazy-logger.ts';
 import { requestIdFor } from './platform/observability/request-id.ts';
 import type { Platform } from './platform/platform.ts';
@@ -66,7 +67,6 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
       requireHostHeader: false,
     },
     clientErrorHandler: createClientErrorHandler(logger),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     frameworkErrors: (error, request, reply) => {
       stampResponseHeaders(request, reply);
       sendError(request, reply, error);
@@ -82,6 +82,8 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
     }
     done();
   });
+  // Before any route, so every schema (the modules' included) compiles with the request rules.
+  app.setValidatorCompiler(createRequestValidatorCompiler());
   registerErrorHandling(app, config.legacyApi);
   const inFlight = trackInFlightRequests(app);
   closeConnectionsWhileDraining(app, inFlight);

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { decodeCursor, isTimestampText, isUuid } from '../../platform/http/keyset.ts';
-import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schemas.ts';
+import { EmptyBody, errorResponses, NoContent, PageLimit } from '../../platform/http/schemas.ts';
 import { JOB_STATES, type JobQueue } from '../../platform/jobs/queue.ts';
 import type { Guard } from '../auth/guard.ts';
 import { SECURED } from '../auth/wire.ts';
@@ -37,7 +37,7 @@ export async function registerAdminJobRoutes(app: FastifyInstance, jobs: JobQueu
           {
             state: Type.Optional(Type.Union(JOB_STATES.map((state) => Type.Literal(state)))),
             type: Type.Optional(Type.String({ maxLength: 200 })),
-            limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+            limit: PageLimit(200, 50),
             cursor: Type.Optional(Type.String({ maxLength: 400 })),
           },
           { additionalProperties: false },

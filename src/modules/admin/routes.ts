@@ -2,7 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { errorResponses } from '../../platform/http/schemas.ts';
+import { errorResponses, PageLimit } from '../../platform/http/schemas.ts';
 import { authOf, type Guard } from '../auth/guard.ts';
 import type { AuthService } from '../auth/service.ts';
 import { SECURED, UserSchema } from '../auth/wire.ts';
@@ -20,7 +20,7 @@ export async function registerAdminUserRoutes(app: FastifyInstance, auth: AuthSe
         ...SECURED,
         summary: 'List users, oldest first (keyset paged)',
         querystring: Type.Object(
-          { limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), cursor: Type.Optional(Type.String({ maxLength: 200 })) },
+          { limit: PageLimit(200, 50), cursor: Type.Optional(Type.String({ maxLength: 200 })) },
           { additionalProperties: false },
         ),
         response: {

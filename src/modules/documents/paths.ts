@@ -54,6 +54,8 @@ function lookAlikeIn(candidate: string): string | undefined {
 function problemIn(candidate: string): string | undefined {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(candidate)) return 'contains a control character';
+  // Stored as UTF-8, an unpaired surrogate becomes U+FFFD: the file would be read back under another path.
+  if (!candidate.isWellFormed()) return 'contains an unpaired surrogate';
   const lookAlike = lookAlikeIn(candidate);
   if (lookAlike) return lookAlike;
   if (candidate.includes('\\')) return 'contains a backslash';

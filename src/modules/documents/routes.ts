@@ -2,7 +2,7 @@
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import fresh from 'fresh';
 import type { UploadsConfig } from '../../config.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -10,7 +10,8 @@ import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schema
 import { authOf, type Guard } from '../auth/guard.ts';
 import { SECURED } from '../auth/wire.ts';
 import type { ArchiveFormat } from './archive.ts';
-import { type DocumentsService, IMPORT_JOB, type UploadFile } from './service.ts';
+import { multipartLimits, readMultipart, uploadTooLarge } from './multipart.ts';
+import { type DocumentsService, IMPORT_JOB } from './service.ts';
 import {
   CreateProjectBody,
   DocumentListingSchema,
@@ -35,33 +36,6 @@ const ARCHIVE_TYPES: Record<string, ArchiveFormat> = {
 };
 const ArchiveBody = Type.Unsafe<Buffer>({ description: 'The archive bytes' });
 
-function tooLarge(limits: UploadsConfig): AppError {
-  return new AppError(
-    'PAYLOAD_TOO_LARGE',
-    `Each file may be at most ${limits.maxFileBytes} bytes, a request at most ${limits.maxRequestBytes}`,
-  );
-}
-
-/** Reads every file of a multipart upload; a `path` field names the next file, else its filename does. */
-async function readMultipart(request: FastifyRequest, limits: UploadsConfig): Promise<UploadFile[]> {
-  const files: UploadFile[] = [];
-  let total = 0;
-  let nextPath: string | undefined;
-  for await (const part of request.parts()) {
-    if (part.type === 'field') {
-      if (part.fieldname === 'path') nextPath = String(part.value);
-      continue;
-    }
-    const content = await part.toBuffer();
-    total += content.length;
-    if (total > limits.maxRequestBytes) throw tooLarge(limits);
-    files.push({ path: nextPath ?? part.filename, content });
-    nextPath = undefined;
-  }
-  if (files.length === 0) throw new AppError('VALIDATION_FAILED', 'A multipart upload needs at least one file');
-  return files;
-}
-
 export async function registerDocumentRoutes(
   app: FastifyInstance,
   documents: DocumentsService,
@@ -70,13 +44,7 @@ export async function registerDocumentRoutes(
 ): Promise<void> {
   await app.register(multipart, {
     preservePath: true, // busboy would strip directories from filenames; the path is the point
-    limits: {
-      fileSize: limits.maxFileBytes,
-      files: limits.maxFiles,
-      fields: limits.maxFiles * 2,
-      parts: limits.maxFiles * 3,
-      fieldSize: 4096,
-    },
+    limits: multipartLimits(limits),
   });
   // Archives arrive as raw bytes; the import job unpacks them.
   app.addContentTypeParser(Object.keys(ARCHIVE_TYPES), { parseAs: 'buffer', bodyLimit: limits.maxRequestBytes }, (_request, body, done) =>
@@ -181,7 +149,7 @@ export async function registerDocumentRoutes(
       }
       const body = request.body as { path: string; content: string };
       const content = Buffer.from(body.content, 'utf8');
-      if (content.length > limits.maxFileBytes) throw tooLarge(limits);
+      if (content.length > limits.maxFileBytes) throw uploadTooLarge(limits);
       const [result] = await documents.upload(owner, request.params.id, [{ path: body.path, content }], request.id);
       if (!result) throw new Error('upload returned no result');
       // 202: parsing runs in a job; 200: identical content was already there.

@@ -1,5 +1,6 @@
 // Request and response schemas of the documents API, and row-to-wire mapping.
 import { Type } from '@sinclair/typebox';
+import { PageLimit, RawText } from '../../platform/http/schemas.ts';
 import { JOB_STATES, type JobSummary } from '../../platform/jobs/queue.ts';
 import type { DocumentListing, DocumentRow, ProjectRow } from './repo.ts';
 
@@ -36,8 +37,10 @@ export const ImportSchema = Type.Object({
 });
 export const CreateProjectBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 // The schema bounds the JSON; the service bounds the bytes (MAX_UPLOAD_FILE_SIZE) with a 413.
+// Both are raw text: content is stored as bytes (NUL marks a binary file), and the path
+// rules refuse NUL and unpaired surrogates themselves, with PATH_NOT_ALLOWED.
 export const JsonUploadBody = Type.Object(
-  { path: Type.String({ minLength: 1, maxLength: 4096 }), content: Type.String() },
+  { path: RawText({ minLength: 1, maxLength: 4096 }), content: RawText() },
   { additionalProperties: false },
 );
 export const ListQuery = Type.Object(
@@ -45,12 +48,12 @@ export const ListQuery = Type.Object(
     prefix: Type.Optional(Type.String({ maxLength: 1024 })),
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     cursor: Type.Optional(Type.String({ maxLength: 2000 })),
-    limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+    limit: PageLimit(500, 100),
   },
   { additionalProperties: false },
 );
 export const SearchQuery = Type.Object(
-  { q: Type.String({ minLength: 1, maxLength: 200 }), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) },
+  { q: Type.String({ minLength: 1, maxLength: 200 }), limit: PageLimit(200, 50) },
   { additionalProperties: false },
 );
 

@@ -9,8 +9,12 @@ interface ValidationIssue {
   params?: Record<string, unknown>;
 }
 
+// Fastify says "querystring"; clients, and our own details (query.cursor), say "query".
+const PART_NAMES: Record<string, string> = { querystring: 'query' };
+
 function validationDetails(error: FastifyError): ErrorDetail[] {
-  const context = error.validationContext ?? 'body';
+  const part = error.validationContext ?? 'body';
+  const context = PART_NAMES[part] ?? part;
   return ((error.validation ?? []) as ValidationIssue[]).map((issue) => {
     const segments = issue.instancePath.split('/').filter(Boolean);
     const extra = issue.params?.missingProperty ?? issue.params?.additionalProperty;

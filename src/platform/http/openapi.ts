@@ -2,6 +2,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { RAW_TEXT } from './schemas.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -9,7 +10,18 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Rampart API', version: '1.0.0', description: 'Production-hardened backend service' },
+      info: {
+        title: 'Rampart API',
+        version: '1.0.0',
+        description: [
+          'Production-hardened backend service.',
+          '',
+          'Request rules beyond each schema (400 VALIDATION_FAILED, `details` naming the field): no string in a body,',
+          'query or path may hold NUL (U+0000) or an unpaired UTF-16 surrogate, except strings marked',
+          `\`${RAW_TEXT}: true\`; numbers must be finite. JSON bodies are never coerced (\`"5"\` is not a number,`,
+          '`["a"]` is not a string); query and path values are read from their text.',
+        ].join('\n'),
+      },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer' },

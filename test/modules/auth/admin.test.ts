@@ -43,6 +43,21 @@ describe.each(shapes)('admin users API (%s shape)', (shape) => {
     expect(bad.statusCode).toBe(400);
   });
 
+  it('answers 400 for a cursor holding an impossible instant and for limits that are not small integers', async () => {
+    const forged = (createdAt: string) => Buffer.from(JSON.stringify([createdAt, admin.userId])).toString('base64url');
+    // Each passes a format check by shape; Postgres refuses them (month 13, year 0, offset +99).
+    for (const createdAt of ['2024-13-01 00:00:00+00', '0000-01-01 00:00:00+00', '2024-01-01 00:00:00+99', '2023-02-29 12:00:00+00']) {
+      const response = await t.app.inject({ url: `/api/v1/admin/users?cursor=${forged(createdAt)}`, headers: bearer(admin.token) });
+      expect(response.statusCode, createdAt).toBe(400);
+      expect(response.json()).toMatchObject({ error_code: 'VALIDATION_FAILED', details: [{ path: 'query.cursor' }] });
+    }
+    for (const limit of ['Infinity', '1e309', '-1', '1.5', '99999999999']) {
+      const response = await t.app.inject({ url: `/api/v1/admin/users?limit=${limit}`, headers: bearer(admin.token) });
+      expect(response.statusCode, limit).toBe(400);
+      expect(response.json()).toMatchObject({ error_code: 'VALIDATION_FAILED', details: [{ path: 'query.limit' }] });
+    }
+  });
+
   it('deactivating ends the sessions; login then says INACTIVE_ACCOUNT only with the right password', async () => {
     const user = await registerAndLogin(t.app);
     const response = await patch(user.userId, { active: false });

@@ -56,9 +56,39 @@ describe.each(shapes)('accounts API (%s shape)', (shape) => {
       expect(response.statusCode).toBe(400);
       expect(response.json().error_code).toBe('VALIDATION_FAILED');
     });
+
+    it('refuses NUL and unpaired surrogates in any field with 400 naming the field (Postgres text cannot hold NUL)', async () => {
+      for (const [field, value] of [
+        ['email', 'a\u0000b@example.test'],
+        ['display_name', 'Ann\u0000'],
+        ['display_name', 'Ann\ud800'],
+      ] as const) {
+        const response = await post('/auth/register', { email: uniqueEmail(), password: GOOD_PASSWORD, display_name: 'A', [field]: value });
+        expect(response.statusCode, `${field}: ${JSON.stringify(value)}`).toBe(400);
+        expect(response.json()).toMatchObject({ error_code: 'VALIDATION_FAILED', details: [{ path: `body.${field}` }] });
+      }
+    });
   });
 
   describe('login', () => {
+    it('refuses a NUL in the email with 400, not a database error', async () => {
+      const response = await post('/auth/login', { email: 'a\u0000b@example.test', password: GOOD_PASSWORD });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ error_code: 'VALIDATION_FAILED', details: [{ path: 'body.email' }] });
+    });
+
+    it('never coerces a JSON body: an array, number or boolean for the email is 400, even around a real account', async () => {
+      const { email } = await registerAndLogin(t.app);
+      for (const wrong of [[email], 42, true]) {
+        const response = await post('/auth/login', { email: wrong, password: GOOD_PASSWORD });
+        expect(response.statusCode, JSON.stringify(wrong)).toBe(400);
+        expect(response.json()).toMatchObject({
+          error_code: 'VALIDATION_FAILED',
+          details: [{ path: 'body.email', message: 'must be string' }],
+        });
+      }
+    });
+
     it('returns user, token and expiry, and sets a hardened session cookie', async () => {
       const email = uniqueEmail();
       await post('/auth/register', { email, password: GOOD_PASSWORD, display_name: 'A' });

@@ -48,6 +48,7 @@ describe.each(shapes)('documents API (%s shape)', (shape) => {
       'C:\\x',
       '\\\\server\\share',
       'a/\u0000b',
+      'a/\ud800b',
       '\u2025/x',
       '..\u2215x',
     ]) {
@@ -134,6 +135,58 @@ describe.each(shapes)('documents API (%s shape)', (shape) => {
     expect(tooBig.statusCode).toBe(413);
     expect(tooBig.json().error_code).toBe('PAYLOAD_TOO_LARGE');
     expect((await upload('big.txt', 'x'.repeat(70 * 1024))).statusCode).toBe(413);
+  });
+
+  it('answers 400 VALIDATION_FAILED for multipart bodies the parser cannot read: no boundary, truncated, cut mid-headers', async () => {
+    const send = (contentType: string, payload: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/api/v1/projects/${projectId}/documents`,
+        payload,
+        headers: { ...auth, 'content-type': contentType },
+      });
+    const head = '--B\r\nContent-Disposition: form-data; name="file"; filename="cut.ts"\r\n\r\n';
+    for (const [contentType, payload] of [
+      ['multipart/form-data', `${head}x\r\n--B--\r\n`],
+      ['multipart/form-data; boundary=B', `${head}export const cut = 1;`],
+      ['multipart/form-data; boundary=B', '--B\r\nContent-Disposition: form-data; name="file"; filena'],
+      // RFC 2046 allows 70 characters; busboy's search refuses more than 256.
+      [`multipart/form-data; boundary=${'B'.repeat(300)}`, `${head}x\r\n--B--\r\n`],
+    ] as const) {
+      const response = await send(contentType, payload);
+      expect(response.statusCode, payload).toBe(400);
+      expect(response.json().error_code).toBe('VALIDATION_FAILED');
+    }
+    const rows = await t.platform.db.query("select 1 from documents where path = 'cut.ts'");
+    expect(rows).toEqual([]);
+  });
+
+  it('answers 400 for list and search input Postgres would refuse: NUL in q, prefix or a cursor path, non-finite limits', async () => {
+    const list = `/api/v1/projects/${projectId}/documents`;
+    const cursorOf = (path: string) => Buffer.from(JSON.stringify([path])).toString('base64url');
+    for (const [url, field] of [
+      [`${list}?q=a%00b`, 'query.q'],
+      [`${list}?prefix=src%00`, 'query.prefix'],
+      [`${list}?cursor=${cursorOf('src/\u0000')}`, 'query.cursor'],
+      [`${list}?cursor=${cursorOf('src/\ud800')}`, 'query.cursor'],
+      [`${list}?limit=Infinity`, 'query.limit'],
+      [`${list}?limit=1e309`, 'query.limit'],
+      ['/api/v1/documents/search?q=a%00b', 'query.q'],
+      ['/api/v1/documents/search?q=a&limit=Infinity', 'query.limit'],
+      ['/api/v1/documents/search?q=a&limit=1e309', 'query.limit'],
+    ]) {
+      const response = await t.app.inject({ url, headers: auth });
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json()).toMatchObject({ error_code: 'VALIDATION_FAILED', details: [{ path: field }] });
+    }
+  });
+
+  it('refuses a project name holding NUL or an unpaired surrogate with 400', async () => {
+    for (const name of ['demo\u0000', 'demo\udc00']) {
+      const response = await t.app.inject({ method: 'POST', url: '/api/v1/projects', payload: { name }, headers: auth });
+      expect(response.statusCode, JSON.stringify(name)).toBe(400);
+      expect(response.json()).toMatchObject({ error_code: 'VALIDATION_FAILED', details: [{ path: 'body.name' }] });
+    }
   });
 
   it('lists by prefix in path order with keyset pages, and finds by case-insensitive substring', async () => {

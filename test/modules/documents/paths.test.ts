@@ -25,6 +25,8 @@ describe('document paths', () => {
     '\\\\server\\share',
     'a/\u0000b',
     'a/\u001bb',
+    'a/\ud800b',
+    'a/b\udfff',
     'a//b',
     'a/',
     './a',

@@ -125,4 +125,21 @@ describe.each(shapes)('durable jobs (%s shape)', (shape) => {
     expect(next.statusCode).toBe(200);
     expect(next.json().jobs[0].id).not.toBe(paged.json().jobs[0].id);
   });
+
+  it('answers 400 for job list filters Postgres would refuse: a NUL type, impossible cursor instants, unbounded limits', async () => {
+    const nul = await t.app.inject({ url: '/api/v1/admin/jobs?type=documents%00parse', headers: admin });
+    expect(nul.statusCode).toBe(400);
+    expect(nul.json()).toMatchObject({ error_code: 'VALIDATION_FAILED', details: [{ path: 'query.type' }] });
+    const forged = (createdAt: string) =>
+      Buffer.from(JSON.stringify([createdAt, '00000000-0000-4000-8000-000000000000'])).toString('base64url');
+    for (const createdAt of ['2024-13-01 00:00:00+00', '0000-01-01 00:00:00+00', '2024-01-01 00:00:00+99', '2024-01-01 24:00:00+00']) {
+      const response = await t.app.inject({ url: `/api/v1/admin/jobs?cursor=${forged(createdAt)}`, headers: admin });
+      expect(response.statusCode, createdAt).toBe(400);
+      expect(response.json().details).toEqual([{ path: 'query.cursor', message: 'is not a cursor from this API' }]);
+    }
+    for (const limit of ['Infinity', '1e309']) {
+      const response = await t.app.inject({ url: `/api/v1/admin/jobs?limit=${limit}`, headers: admin });
+      expect(response.statusCode, limit).toBe(400);
+    }
+  });
 });
