@@ -2,11 +2,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { createApiModules } from '../src/modules/index.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { startPlatform } from '../src/platform/platform.ts';
+import { buildServer } from '../src/roles/serve.ts';
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -31,16 +30,13 @@ export async function startRampart(env: Record<string, string> = {}) {
   });
   const logger = createLogger('silent');
   const platform = await startPlatform(config, logger, { inMemory: true });
-  const modules = createApiModules(platform);
-  await platform.startJobs('bench', true);
-  const app = await buildApp(platform, { modules });
+  const app = await buildServer(platform, { work: true });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url: address,
     platform,
     async close() {
-      await app.close();
-      await platform.stop();
+      await app.close(); // stops the platform too
     },
   };
 }

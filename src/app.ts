@@ -11,6 +11,7 @@ import { registerErrorHandling, sendError } from './platform/http/error-handler.
 import { trackInFlightRequests } from './platform/http/in-flight.ts';
 import { API_PREFIX, registerOpenApi } from './platform/http/openapi.ts';
 import { createRequestValidatorCompiler } from './platform/http/request-validation.ts';
+import type { Module } from './platform/module.ts';
 import { lazyRootLogger } from './platform/observability/lazy-logger.ts';
 import { requestIdFor } from './platform/observability/request-id.ts';
 import type { Platform } from './platform/platform.ts';
@@ -30,14 +31,9 @@ function trustProxyOption(setting: Config['trustProxy']): boolean | string[] | (
   return setting;
 }
 
-/** A domain module: registers its routes under /api/v1. */
-export interface ApiModule {
-  name: string;
-  register(api: FastifyInstance): Promise<void>;
-}
-
 export interface BuildAppOptions {
-  modules?: ApiModule[];
+  /** Their routes are served under /api/v1 (the other parts are the roles' to run). */
+  modules?: Module[];
 }
 
 export async function buildApp(platform: Platform, options: BuildAppOptions = {}): Promise<FastifyInstance> {
@@ -101,7 +97,8 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
       await api.register(cookie, { hook: false });
       registerRateLimits(api, platform.rateLimiters, config.rateLimits);
       for (const module of options.modules ?? []) {
-        await api.register(async (scope) => module.register(scope));
+        const { routes } = module;
+        if (routes) await api.register(async (scope) => routes(scope));
       }
     },
     { prefix: API_PREFIX },

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, type RunningProcess, runCli, startCli, waitFor, waitForHttp } from './helpers/processes.ts';
 import { createTestDatabase, scaleUrls } from './helpers/shapes.ts';
@@ -104,6 +105,30 @@ describe('rampart CLI', () => {
     expect(user.role).toBe('admin');
     const users = await fetch(`http://127.0.0.1:${port}/api/v1/admin/users`, { headers: { authorization: `Bearer ${token}` } });
     expect(users.status).toBe(200);
+  });
+
+  it.runIf(scaleUrls)('creates a user with Redis unreachable, touching neither Redis nor the job queue', async () => {
+    const database = await createTestDatabase();
+    try {
+      // Nothing listens on port 1: a role that needed Redis would say so or wait for it.
+      const env = { DATABASE_URL: database.url, REDIS_URL: 'redis://127.0.0.1:1', LOG_LEVEL: 'info' };
+      const created = await runCli(['user', 'create', '--email', 'cli@example.test', '--password', 'operator-pass-phrase'], env);
+      expect(created.code, created.output).toBe(0);
+      expect(created.output).toContain('created user cli@example.test');
+      expect(created.output.toLowerCase()).not.toContain('redis');
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        // The job queue was never started: no schema, so no schedule (no cron job was set up).
+        const { rows } = await client.query("select to_regclass('pgboss.schedule') is null as absent");
+        expect(rows[0].absent).toBe(true);
+        expect((await client.query('select email from users')).rows).toEqual([{ email: 'cli@example.test' }]);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await database.drop();
+    }
   });
 
   it.runIf(scaleUrls)('serves the scale shape from `npm start` alone and keeps the database password out of its logs', async () => {

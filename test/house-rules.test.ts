@@ -1,6 +1,6 @@
 // The house rules of DESIGN.md, checked on every run so they cannot drift.
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '..', 'src');
@@ -14,6 +14,31 @@ function sourceFiles(dir: string): string[] {
 }
 
 const files = sourceFiles(SRC).map((path) => ({ path: relative(SRC, path), text: readFileSync(path, 'utf8') }));
+
+/** The source files a file imports (relative imports, type-only ones included), as paths under src/. */
+function importsOf(file: { path: string; text: string }): string[] {
+  return [...file.text.matchAll(/^\s*(?:import|export)\b[^'"]*?from '(\.{1,2}\/[^']+)'/gm)].map((match) =>
+    normalize(join(dirname(file.path), match[1] as string)),
+  );
+}
+
+/** Every cycle of imports, each once, as the files around it. */
+function importCycles(): string[][] {
+  const graph = new Map(files.map((file) => [file.path, importsOf(file)]));
+  const cycles = new Map<string, string[]>();
+  const visit = (path: string, trail: string[]) => {
+    const at = trail.indexOf(path);
+    if (at >= 0) {
+      const cycle = trail.slice(at);
+      cycles.set([...cycle].sort().join(' '), cycle);
+      return;
+    }
+    if (trail.length > 40) return;
+    for (const next of graph.get(path) ?? []) visit(next, [...trail, path]);
+  };
+  for (const path of graph.keys()) visit(path, []);
+  return [...cycles.values()];
+}
 
 describe('house rules', () => {
   it('keeps every source file under 400 lines', () => {
@@ -38,5 +63,21 @@ describe('house rules', () => {
       return [...file.text.matchAll(/from '\.\.\/([^/]+)\/repo\.ts'/g)].some((match) => match[1] !== own);
     });
     expect(offenders.map((file) => file.path)).toEqual([]);
+  });
+
+  it('never lets a module import app.ts or a role (modules are values the roles run)', () => {
+    const offenders = files.filter(
+      (file) => file.path.startsWith('modules/') && importsOf(file).some((target) => target === 'app.ts' || target.startsWith('roles/')),
+    );
+    expect(offenders.map((file) => file.path)).toEqual([]);
+  });
+
+  it('has no import cycles (no two files import each other, directly or around a loop)', () => {
+    expect(importCycles()).toEqual([]);
+  });
+
+  it('finds the imports it checks (the two rules above would pass vacuously otherwise)', () => {
+    const serve = files.find((file) => file.path === 'roles/serve.ts');
+    expect(serve && importsOf(serve)).toEqual(expect.arrayContaining(['app.ts', 'modules/index.ts', 'roles/module-parts.ts']));
   });
 });

@@ -1,31 +1,19 @@
-// The composition root of the domains: builds each module's service once and
-// hands other modules the services they call.
-import type { ApiModule } from '../app.ts';
+// The composition root of the domains: builds each module once, handing modules the
+// services of the others they call. Roles decide which parts of each module they run.
+import type { Module } from '../platform/module.ts';
 import type { Platform } from '../platform/platform.ts';
-import { registerAdminJobRoutes } from './admin/jobs-routes.ts';
-import { registerAdminUserRoutes } from './admin/routes.ts';
+import { createAdminModule } from './admin/module.ts';
 import { createAuthModule } from './auth/module.ts';
-import { registerDocumentRoutes } from './documents/routes.ts';
-import { DocumentsService, type DocumentsServiceOptions } from './documents/service.ts';
+import { createDocumentsModule } from './documents/module.ts';
+import type { DocumentsServiceOptions } from './documents/service.ts';
 
 export interface ModuleOptions {
   documents?: DocumentsServiceOptions;
 }
 
-export function createApiModules(platform: Platform, options: ModuleOptions = {}): ApiModule[] {
+export function createModules(platform: Platform, options: ModuleOptions = {}): Module[] {
   const auth = createAuthModule(platform);
-  const documents = new DocumentsService(platform, options.documents);
-  platform.readiness.register({ name: 'document_storage', critical: false, check: () => documents.checkStorage() });
-  const admin: ApiModule = {
-    name: 'admin',
-    register: async (api) => {
-      await registerAdminUserRoutes(api, auth.service, auth.guard);
-      await registerAdminJobRoutes(api, platform.jobs, auth.guard);
-    },
-  };
-  const documentsModule: ApiModule = {
-    name: 'documents',
-    register: (api) => registerDocumentRoutes(api, documents, auth.guard, platform.config.uploads),
-  };
-  return [auth, admin, documentsModule];
+  const documents = createDocumentsModule(platform, auth.guard, options.documents);
+  const admin = createAdminModule(platform, auth.service, auth.guard);
+  return [auth, admin, documents];
 }

@@ -35,6 +35,8 @@ export interface StartPlatformOptions {
   inMemory?: boolean;
   /** Apply pending migrations (every role but `worker` does). */
   migrate?: boolean;
+  /** Connect to REDIS_URL (default true; `user create` needs no shared state). */
+  redis?: boolean;
 }
 
 export async function startPlatform(config: Config, logger: Logger, options: StartPlatformOptions = {}): Promise<Platform> {
@@ -62,7 +64,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
     if (options.migrate ?? true) await runMigrations(db);
     const capabilities = await detectCapabilities(db);
     if (!capabilities.vector) logger.warn('the vector extension is not available: knowledge search runs lexical-only');
-    const redis = config.redisUrl ? createRedis(config.redisUrl, logger) : undefined;
+    const redis = config.redisUrl && (options.redis ?? true) ? createRedis(config.redisUrl, logger) : undefined;
     // Redis is optional at start: a dead one is reported by readiness, not fatal.
     if (redis && !(await waitForRedis(redis, 2_000))) logger.warn('redis not reachable at start-up; continuing without it');
     const readiness = new ReadinessRegistry(config.healthCheckTimeoutMs, (name, error) =>

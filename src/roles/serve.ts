@@ -1,18 +1,38 @@
-// `rampart serve`: the HTTP API; in the embedded shape it also hosts every other role.
+// `rampart serve`: the HTTP API; in the embedded shape (and with IN_PROCESS_WORKER) it
+// also runs the modules' jobs and loops, as `rampart worker` would.
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from '../app.ts';
 import type { Config } from '../config.ts';
-import { createApiModules } from '../modules/index.ts';
+import { createModules, type ModuleOptions } from '../modules/index.ts';
 import { exitOnSignal } from '../platform/lifecycle.ts';
-import { startPlatform } from '../platform/platform.ts';
+import { type Platform, startPlatform } from '../platform/platform.ts';
+import { attachModules, startLoops } from './module-parts.ts';
+
+/**
+ * Everything `serve` runs on a started platform: the modules, their jobs (and, with
+ * `work`, their handlers and loops) and the app with their routes. Tests and benchmarks
+ * build their servers through this too, so they run what `serve` runs. Closing the app
+ * stops the loops and the platform.
+ */
+export async function buildServer(platform: Platform, options: { work: boolean; modules?: ModuleOptions }): Promise<FastifyInstance> {
+  const modules = createModules(platform, options.modules);
+  // Job types are defined even when another process runs them: routes enqueue them.
+  attachModules(platform, modules);
+  await platform.startJobs('serve', options.work);
+  const stopLoops = options.work ? await startLoops(modules, platform.logger) : async () => {};
+  const app = await buildApp(platform, { modules });
+  // Fastify's close stops accepting, lets in-flight requests finish, then runs onClose.
+  app.addHook('onClose', async () => {
+    await stopLoops();
+    await platform.stop();
+  });
+  return app;
+}
 
 export async function serve(config: Config, logger: Logger): Promise<void> {
   const platform = await startPlatform(config, logger);
-  const modules = createApiModules(platform);
-  await platform.startJobs('serve', config.jobs.inProcessWorker);
-  const app = await buildApp(platform, { modules });
-  // Fastify's close stops accepting, lets in-flight requests finish, then runs onClose.
-  app.addHook('onClose', () => platform.stop());
+  const app = await buildServer(platform, { work: config.jobs.inProcessWorker });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {

@@ -1,7 +1,7 @@
 // `rampart user create`: bootstrap accounts (the first operator) from the command line.
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { AuthService } from '../modules/auth/service.ts';
+import { createAccounts } from '../modules/auth/accounts.ts';
 import { AppError } from '../platform/errors.ts';
 import { startPlatform } from '../platform/platform.ts';
 
@@ -19,10 +19,10 @@ class UsageError extends Error {
 export async function createUser(config: Config, logger: Logger, args: CreateUserArgs): Promise<void> {
   if (!args.email) throw new UsageError('user create: --email is required');
   if (!args.password) throw new UsageError('user create: --password is required');
-  const platform = await startPlatform(config, logger);
+  // One row to insert: no Redis, no job queue started, no session or rate-limit machinery.
+  const platform = await startPlatform(config, logger, { redis: false });
   try {
-    const auth = new AuthService(platform);
-    const user = await auth.createUser({
+    const user = await createAccounts(platform.db, config.auth, logger).create({
       email: args.email,
       password: args.password,
       displayName: args.name ?? args.email.split('@')[0] ?? args.email,

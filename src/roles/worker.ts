@@ -1,16 +1,21 @@
 // `rampart worker`: the background role of the scale shape: runs every module's job
-// handlers and beats its heartbeat until a signal.
+// handlers and loops and beats its heartbeat until a signal. No routes are built.
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { createApiModules } from '../modules/index.ts';
+import { createModules } from '../modules/index.ts';
 import { exitOnSignal } from '../platform/lifecycle.ts';
 import { startPlatform } from '../platform/platform.ts';
+import { attachModules, startLoops } from './module-parts.ts';
 
 export async function worker(config: Config, logger: Logger): Promise<void> {
   const platform = await startPlatform(config, logger, { migrate: false });
-  // The modules define their job types; their routes are not served here.
-  createApiModules(platform);
+  const modules = createModules(platform);
+  attachModules(platform, modules);
   await platform.startJobs('worker', true);
+  const stopLoops = await startLoops(modules, logger);
   logger.info('worker started');
-  exitOnSignal(logger, config.shutdownGraceMs, () => platform.stop());
+  exitOnSignal(logger, config.shutdownGraceMs, async () => {
+    await stopLoops();
+    await platform.stop();
+  });
 }

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { createApiModules, type ModuleOptions } from '../../src/modules/index.ts';
+import type { ModuleOptions } from '../../src/modules/index.ts';
 import { createLogger } from '../../src/platform/observability/logger.ts';
 import { type Platform, startPlatform } from '../../src/platform/platform.ts';
+import { buildServer } from '../../src/roles/serve.ts';
 import { createTestDatabase, type ShapeName, scaleUrls, type TestDatabase } from './shapes.ts';
 
 export interface TestApp {
@@ -74,9 +74,7 @@ export async function startTestApp(shape: ShapeName, options: TestAppOptions = {
   const { lines, stream } = captureLogs();
   const logger = createLogger(config.logLevel, stream);
   const platform = await startPlatform(config, logger, { inMemory: true });
-  const modules = createApiModules(platform, options.modules);
-  await platform.startJobs('test', options.worker ?? true);
-  const app = await buildApp(platform, { modules });
+  const app = await buildServer(platform, { work: options.worker ?? true, modules: options.modules });
   await options.extend?.(app);
   await app.ready();
   return {
@@ -85,8 +83,7 @@ export async function startTestApp(shape: ShapeName, options: TestAppOptions = {
     config,
     logs: lines,
     async close() {
-      await app.close();
-      await platform.stop();
+      await app.close(); // stops the platform too
       await database?.drop();
     },
   };

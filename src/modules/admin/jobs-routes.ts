@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { decodeCursor, isTimestampText, isUuid } from '../../platform/http/keyset.ts';
-import { EmptyBody, errorResponses, NoContent, PageLimit } from '../../platform/http/schemas.ts';
+import { EmptyBody, errorResponses, IdParams, NextCursor, NoContent, PageQuery } from '../../platform/http/schemas.ts';
 import { JOB_STATES, type JobQueue } from '../../platform/jobs/queue.ts';
 import type { Guard } from '../auth/guard.ts';
 import { SECURED } from '../auth/wire.ts';
@@ -19,7 +19,6 @@ const JobSchema = Type.Object({
   completed_at: Type.Union([Type.String(), Type.Null()]),
   output: Type.Unknown(),
 });
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 export async function registerAdminJobRoutes(app: FastifyInstance, jobs: JobQueue, guard: Guard): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -37,13 +36,12 @@ export async function registerAdminJobRoutes(app: FastifyInstance, jobs: JobQueu
           {
             state: Type.Optional(Type.Union(JOB_STATES.map((state) => Type.Literal(state)))),
             type: Type.Optional(Type.String({ maxLength: 200 })),
-            limit: PageLimit(200, 50),
-            cursor: Type.Optional(Type.String({ maxLength: 400 })),
+            ...PageQuery(200, 50),
           },
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ jobs: Type.Array(JobSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
+          200: Type.Object({ jobs: Type.Array(JobSchema), next_cursor: NextCursor }),
           ...errorResponses,
         },
       },

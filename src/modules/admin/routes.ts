@@ -2,10 +2,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { errorResponses, PageLimit } from '../../platform/http/schemas.ts';
+import { contextOf } from '../../platform/http/request-context.ts';
+import { errorResponses, IdParams, NextCursor, PageQuery, RoleSchema } from '../../platform/http/schemas.ts';
 import { authOf, type Guard } from '../auth/guard.ts';
 import type { AuthService } from '../auth/service.ts';
-import { SECURED, UserSchema } from '../auth/wire.ts';
+import { SECURED, toUser, UserSchema } from '../auth/wire.ts';
 
 export async function registerAdminUserRoutes(app: FastifyInstance, auth: AuthService, guard: Guard): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -19,19 +20,16 @@ export async function registerAdminUserRoutes(app: FastifyInstance, auth: AuthSe
         tags,
         ...SECURED,
         summary: 'List users, oldest first (keyset paged)',
-        querystring: Type.Object(
-          { limit: PageLimit(200, 50), cursor: Type.Optional(Type.String({ maxLength: 200 })) },
-          { additionalProperties: false },
-        ),
+        querystring: Type.Object(PageQuery(200, 50), { additionalProperties: false }),
         response: {
-          200: Type.Object({ users: Type.Array(UserSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
+          200: Type.Object({ users: Type.Array(UserSchema), next_cursor: NextCursor }),
           ...errorResponses,
         },
       },
     },
     async (request) => {
       const { users, nextCursor } = await auth.listUsers(request.query.limit, request.query.cursor);
-      return { users, next_cursor: nextCursor };
+      return { users: users.map(toUser), next_cursor: nextCursor };
     },
   );
 
@@ -43,14 +41,14 @@ export async function registerAdminUserRoutes(app: FastifyInstance, auth: AuthSe
         tags,
         ...SECURED,
         summary: 'Deactivate, reactivate or change the role of a user',
-        params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+        params: IdParams,
         body: Type.Object(
-          { active: Type.Optional(Type.Boolean()), role: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('admin')])) },
+          { active: Type.Optional(Type.Boolean()), role: Type.Optional(RoleSchema) },
           { additionalProperties: false, minProperties: 1 },
         ),
         response: { 200: Type.Object({ user: UserSchema }), ...errorResponses },
       },
     },
-    async (request) => ({ user: await auth.updateUser(authOf(request), request.params.id, request.body, request.log) }),
+    async (request) => ({ user: toUser(await auth.updateUser(authOf(request), request.params.id, request.body, contextOf(request))) }),
   );
 }

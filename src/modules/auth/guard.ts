@@ -1,11 +1,23 @@
-// Who is calling: reads the session token from `Authorization: Bearer` or the
-// session cookie, enforces the CSRF origin rule for cookie-authenticated writes, and guards routes by role.
+// Who is calling: reads the session token from `Authorization: Bearer` or the session
+// cookie (set and cleared here too), enforces the CSRF origin rule for cookie-authenticated
+// writes, and guards routes by role.
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { AppError } from '../../platform/errors.ts';
 import type { Authenticated, AuthService } from './service.ts';
 
 export const SESSION_COOKIE = '__Host-rampart_session';
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+// Secure in every environment: browsers drop a __Host- cookie without it, and they treat
+// http://localhost as a secure context, so development over plain http still works there.
+const COOKIE_OPTIONS = { path: '/', httpOnly: true, sameSite: 'lax', secure: true } as const;
+
+export function setSessionCookie(reply: FastifyReply, token: string, expires: Date): void {
+  reply.setCookie(SESSION_COOKIE, token, { ...COOKIE_OPTIONS, expires });
+}
+
+export function clearSessionCookie(reply: FastifyReply): void {
+  reply.clearCookie(SESSION_COOKIE, COOKIE_OPTIONS);
+}
 
 const authenticated = new WeakMap<FastifyRequest, Authenticated>();
 

@@ -1,11 +1,13 @@
-// The accounts module: its service and guard, and its routes (plus the admin user routes that use them).
-import type { ApiModule } from '../../app.ts';
+// The accounts module: its service and guard (which other modules use), its routes and
+// its jobs, as the module contract declares them.
+import type { Module } from '../../platform/module.ts';
 import type { Platform } from '../../platform/platform.ts';
 import { createGuard, type Guard } from './guard.ts';
+import { authJobs } from './jobs.ts';
 import { registerAuthRoutes } from './routes.ts';
 import { AuthService } from './service.ts';
 
-export interface AuthModule extends ApiModule {
+export interface AuthModule extends Module {
   service: AuthService;
   guard: Guard;
 }
@@ -17,10 +19,11 @@ export function createAuthModule(platform: Platform): AuthModule {
     name: 'auth',
     service,
     guard,
-    register: async (api) => {
+    routes: async (api) => {
       // Before the first request, so the first registration does not wait on the backfill.
-      await service.ensureEmailSkeletons();
+      await service.accounts.ensureEmailSkeletons();
       await registerAuthRoutes(api, service, guard);
     },
+    jobs: authJobs(service, platform.db),
   };
 }

@@ -37,7 +37,7 @@ const ARGON2ID = 2;
 export class PasswordHasher {
   readonly #options: Options & { memoryCost: number; timeCost: number; parallelism: number };
   /** Hash of a random secret, verified against when the email is unknown so both paths cost the same. */
-  readonly #dummyHash: Promise<string>;
+  #dummyHash: Promise<string> | undefined;
 
   constructor(config: AuthConfig) {
     this.#options = {
@@ -46,8 +46,16 @@ export class PasswordHasher {
       timeCost: config.argon2TimeCost,
       parallelism: config.argon2Parallelism,
     };
-    // Made once, up front, so the first unknown-email login is not slower than the rest.
-    this.#dummyHash = this.hash(randomBytes(32).toString('hex'));
+  }
+
+  /**
+   * Makes the dummy hash (once) before the first login of any kind, so the first
+   * unknown-email attempt is not slower than a known one. Not in the constructor: a
+   * process that only creates accounts (`user create`) never needs it.
+   */
+  prepareDummy(): Promise<string> {
+    this.#dummyHash ??= this.hash(randomBytes(32).toString('hex'));
+    return this.#dummyHash;
   }
 
   hash(password: string): Promise<string> {
@@ -64,7 +72,7 @@ export class PasswordHasher {
 
   /** Burns the same Argon2id work as a real verification; always false. */
   async verifyDummy(password: string): Promise<false> {
-    await this.verify(await this.#dummyHash, password);
+    await this.verify(await this.prepareDummy(), password);
     return false;
   }
 

@@ -7,6 +7,11 @@ import { sessions, users } from './schema.ts';
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type Role = UserRow['role'];
+/** When a session ends: its idle or its absolute expiry, whichever comes first. */
+export function sessionExpiry(session: SessionRow): Date {
+  return session.idleExpiresAt < session.absoluteExpiresAt ? session.idleExpiresAt : session.absoluteExpiresAt;
+}
+
 export interface SessionWithUser {
   session: SessionRow;
   user: UserRow;

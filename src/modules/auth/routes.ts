@@ -1,25 +1,17 @@
 // HTTP routes of the accounts module under /api/v1/auth.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schemas.ts';
-import { authOf, type Guard, SESSION_COOKIE } from './guard.ts';
-import { type AuthService, type RequestFacts, toPublicUser } from './service.ts';
-import { LoginBody, PasswordChangeBody, RegisterBody, SECURED, SessionParams, SessionSchema, UserSchema } from './wire.ts';
-
-export function requestFacts(request: FastifyRequest): RequestFacts {
-  return { ip: request.ip, userAgent: request.headers['user-agent'] ?? null, log: request.log };
-}
+import type { FastifyInstance } from 'fastify';
+import { contextOf } from '../../platform/http/request-context.ts';
+import { EmptyBody, errorResponses, IdParams, NoContent } from '../../platform/http/schemas.ts';
+import { authOf, clearSessionCookie, type Guard, setSessionCookie } from './guard.ts';
+import { sessionExpiry } from './repo.ts';
+import type { AuthService } from './service.ts';
+import { LoginBody, PasswordChangeBody, RegisterBody, SECURED, SessionSchema, toSession, toUser, UserSchema } from './wire.ts';
 
 export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService, guard: Guard): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['auth'];
-
-  // Secure in every environment: browsers drop a __Host- cookie without it, and they treat
-  // http://localhost as a secure context, so development over plain http still works there.
-  function clearSessionCookie(reply: FastifyReply) {
-    reply.clearCookie(SESSION_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'lax' });
-  }
 
   api.post(
     '/auth/register',
@@ -34,8 +26,8 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
     },
     async (request, reply) => {
       const { email, password, display_name } = request.body;
-      const user = await auth.register({ email, password, displayName: display_name }, requestFacts(request));
-      return reply.code(201).send({ user });
+      const user = await auth.register({ email, password, displayName: display_name }, contextOf(request));
+      return reply.code(201).send({ user: toUser(user) });
     },
   );
 
@@ -54,17 +46,10 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
       },
     },
     async (request, reply) => {
-      const { user, token, session } = await auth.login(request.body, requestFacts(request));
-      reply.setCookie(SESSION_COOKIE, token, {
-        path: '/',
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: true,
-        expires: session.absoluteExpiresAt,
-      });
+      const { user, token, session } = await auth.login(request.body, contextOf(request));
+      setSessionCookie(reply, token, session.absoluteExpiresAt);
       reply.header('cache-control', 'no-store');
-      const expiresAt = session.idleExpiresAt < session.absoluteExpiresAt ? session.idleExpiresAt : session.absoluteExpiresAt;
-      return { user: toPublicUser(user), token, expires_at: expiresAt.toISOString() };
+      return { user: toUser(user), token, expires_at: sessionExpiry(session).toISOString() };
     },
   );
 
@@ -87,7 +72,7 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
       preHandler: guard.requireUser,
       schema: { tags, ...SECURED, summary: 'The signed-in user', response: { 200: Type.Object({ user: UserSchema }), ...errorResponses } },
     },
-    async (request) => ({ user: toPublicUser(authOf(request).user) }),
+    async (request) => ({ user: toUser(authOf(request).user) }),
   );
 
   api.get(
@@ -101,7 +86,10 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
         response: { 200: Type.Object({ sessions: Type.Array(SessionSchema) }), ...errorResponses },
       },
     },
-    async (request) => ({ sessions: await auth.listSessions(authOf(request)) }),
+    async (request) => {
+      const caller = authOf(request);
+      return { sessions: (await auth.listSessions(caller)).map((session) => toSession(session, caller.session.id)) };
+    },
   );
 
   api.delete(
@@ -112,13 +100,13 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
         tags,
         ...SECURED,
         summary: 'Revoke one of my sessions',
-        params: SessionParams,
+        params: IdParams,
         response: { 204: NoContent, ...errorResponses },
       },
     },
     async (request, reply) => {
       const caller = authOf(request);
-      await auth.revokeSession(caller, request.params.id, request.log);
+      await auth.revokeSession(caller, request.params.id, contextOf(request));
       if (request.params.id === caller.session.id) clearSessionCookie(reply);
       return reply.code(204).send(null);
     },
@@ -136,7 +124,7 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
         response: { 200: Type.Object({ revoked: Type.Integer() }), ...errorResponses },
       },
     },
-    async (request) => ({ revoked: await auth.revokeOtherSessions(authOf(request), request.log) }),
+    async (request) => ({ revoked: await auth.revokeOtherSessions(authOf(request), contextOf(request)) }),
   );
 
   api.post(
@@ -155,7 +143,7 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
       const revoked = await auth.changePassword(
         authOf(request),
         { currentPassword: request.body.current_password, newPassword: request.body.new_password },
-        requestFacts(request),
+        contextOf(request),
       );
       return { revoked_sessions: revoked };
     },

@@ -1,64 +1,24 @@
 // Accounts and sessions: registration, login with brute-force limits, session
 // validation with sliding expiry, revocation, password change, and user administration.
-import type { FastifyBaseLogger } from 'fastify';
 import { SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { AppError } from '../../platform/errors.ts';
 import { decodeCursor, isTimestampText, isUuid, keysetPage } from '../../platform/http/keyset.ts';
+import type { RequestContext } from '../../platform/http/request-context.ts';
 import type { Platform } from '../../platform/platform.ts';
 import { rateLimitedError, reservePoint } from '../../platform/security/rate-limiters.ts';
-import { backfillEmailSkeletons } from './email-backfill.ts';
-import { normaliseEmail, registrableEmail } from './emails.ts';
+import { Accounts } from './accounts.ts';
+import { normaliseEmail } from './emails.ts';
 import { assertAcceptablePassword, PasswordHasher } from './passwords.ts';
-import { AuthRepo, type Role, type SessionRow, type UserRow } from './repo.ts';
+import { AuthRepo, type Role, type SessionRow, sessionExpiry, type UserRow } from './repo.ts';
 import { generateSessionToken, hashSessionToken, isWellFormedToken } from './tokens.ts';
-
-export interface PublicUser {
-  id: string;
-  email: string;
-  display_name: string;
-  role: Role;
-  active: boolean;
-  created_at: string;
-}
-
-export interface PublicSession {
-  id: string;
-  created_at: string;
-  last_seen_at: string;
-  expires_at: string;
-  ip: string | null;
-  user_agent: string | null;
-  current: boolean;
-}
 
 export interface Authenticated {
   user: UserRow;
   session: SessionRow;
 }
 
-export interface RequestFacts {
-  ip: string;
-  userAgent: string | null;
-  log: FastifyBaseLogger;
-}
-
 // A session's idle expiry moves at most once a minute, so reads do not all become writes.
 const TOUCH_INTERVAL_MS = 60_000;
-
-export function toPublicUser(user: UserRow): PublicUser {
-  return {
-    id: user.id,
-    email: user.email,
-    display_name: user.displayName,
-    role: user.role,
-    active: user.active,
-    created_at: user.createdAt.toISOString(),
-  };
-}
-
-function sessionExpiry(session: SessionRow): Date {
-  return session.idleExpiresAt < session.absoluteExpiresAt ? session.idleExpiresAt : session.absoluteExpiresAt;
-}
 
 export class AuthService {
   readonly #repo: AuthRepo;
@@ -67,7 +27,7 @@ export class AuthService {
   readonly #failuresByAccountIp;
   readonly #failuresByIp;
   readonly #registrationsByIp;
-  #skeletonsBackfilled: Promise<unknown> | undefined;
+  readonly accounts: Accounts;
 
   constructor(platform: Platform) {
     this.#platform = platform;
@@ -77,6 +37,7 @@ export class AuthService {
       platform.config.databaseUrl === undefined ? new SingleWriterCache({ maxEntries: 10_000, maxAgeMs: 30_000 }) : undefined,
     );
     this.#hasher = new PasswordHasher(platform.config.auth);
+    this.accounts = new Accounts(platform.db, this.#repo, this.#hasher, platform.logger);
     const limits = platform.config.rateLimits;
     this.#failuresByAccountIp = platform.rateLimiters.create({
       name: 'login-account-ip',
@@ -95,32 +56,6 @@ export class AuthService {
       points: limits.registrationsPerIpPerHour,
       durationSeconds: 3600,
     });
-    platform.jobs.define({
-      type: 'auth.delete-expired-sessions',
-      cron: '7 * * * *',
-      retryLimit: 1,
-      handler: async (_data, job) => {
-        job.log.info({ deleted: await this.deleteExpiredSessions() }, 'expired sessions deleted');
-      },
-    });
-    platform.jobs.define({
-      type: 'auth.backfill-email-skeletons',
-      cron: '37 * * * *',
-      retryLimit: 1,
-      handler: (_data, job) => backfillEmailSkeletons(platform.db, job.log),
-    });
-  }
-
-  /**
-   * Gives pre-0006 rows their email skeleton, once per process, before this process
-   * registers anyone: until then a look-alike of an old address would not collide.
-   */
-  ensureEmailSkeletons(): Promise<unknown> {
-    this.#skeletonsBackfilled ??= backfillEmailSkeletons(this.#platform.db, this.#platform.logger).catch((error: unknown) => {
-      this.#skeletonsBackfilled = undefined; // a database hiccup must not leave registration unchecked for good
-      throw error;
-    });
-    return this.#skeletonsBackfilled;
   }
 
   /** Housekeeping: expired sessions are refused anyway; this keeps the table small. */
@@ -128,40 +63,23 @@ export class AuthService {
     return this.#repo.deleteExpiredSessions(new Date());
   }
 
-  async register(input: { email: string; password: string; displayName: string }, facts: RequestFacts): Promise<PublicUser> {
+  async register(input: { email: string; password: string; displayName: string }, context: RequestContext): Promise<UserRow> {
     // Registration answers 409 for a taken email, so it sits behind its own per-IP limit
     // to keep enumeration through it as slow as through login.
-    const over = await reservePoint(this.#registrationsByIp, facts.ip);
+    const over = await reservePoint(this.#registrationsByIp, context.ip);
     if (over) throw rateLimitedError(over);
-    return toPublicUser(await this.createUser({ ...input, role: 'user' }));
-  }
-
-  /** Creates an account (CLI and registration); 409 when the email, or one that looks the same, is taken. */
-  async createUser(input: { email: string; password: string; displayName: string; role: Role }): Promise<UserRow> {
-    const { email, skeletonHash } = registrableEmail(input.email);
-    assertAcceptablePassword(input.password, 'body.password');
-    await this.ensureEmailSkeletons();
-    const passwordHash = await this.#hasher.hash(input.password);
-    // A look-alike gets the taken-email answer word for word: a different one would tell
-    // an attacker which look-alikes exist.
-    const user = await this.#repo.insertUser({
-      email,
-      emailSkeletonHash: skeletonHash,
-      displayName: input.displayName.trim(),
-      passwordHash,
-      role: input.role,
-    });
-    if (!user) throw new AppError('CONFLICT', 'An account with this email already exists');
-    return user;
+    return this.accounts.create({ ...input, role: 'user' });
   }
 
   async login(
     input: { email: string; password: string },
-    facts: RequestFacts,
+    context: RequestContext,
   ): Promise<{ user: UserRow; token: string; session: SessionRow }> {
     const email = normaliseEmail(input.email);
-    const accountIpKey = `${email}|${facts.ip}`;
-    await this.#reserveLoginAttempt(email, accountIpKey, facts);
+    const accountIpKey = `${email}|${context.ip}`;
+    await this.#reserveLoginAttempt(email, accountIpKey, context);
+    // Both paths wait for the dummy hash on a process's first login, so neither is slower.
+    await this.#hasher.prepareDummy();
     let user: UserRow | undefined;
     let valid: boolean;
     try {
@@ -170,26 +88,26 @@ export class AuthService {
       valid = user ? await this.#hasher.verify(user.passwordHash, input.password) : await this.#hasher.verifyDummy(input.password);
     } catch (error) {
       // Nothing was verified (the database failed): an outage must not lock people out.
-      await this.#releaseLoginAttempt(accountIpKey, facts.ip).catch(() => {});
+      await this.#releaseLoginAttempt(accountIpKey, context.ip).catch(() => {});
       throw error;
     }
     if (!user || !valid) {
       // The reserved points stay spent: they are the failure count.
-      facts.log.info({ event: 'auth.login_failed', user_id: user?.id ?? null, ip: facts.ip }, 'login failed');
+      context.log.info({ event: 'auth.login_failed', user_id: user?.id ?? null, ip: context.ip }, 'login failed');
       throw new AppError('BAD_CREDENTIALS', 'Invalid email or password');
     }
     // A success clears the account+IP counter and is no failure of the address either.
-    await Promise.all([this.#failuresByAccountIp.delete(accountIpKey), this.#failuresByIp.reward(facts.ip)]);
+    await Promise.all([this.#failuresByAccountIp.delete(accountIpKey), this.#failuresByIp.reward(context.ip)]);
     if (!user.active) {
-      facts.log.info({ event: 'auth.login_inactive', user_id: user.id, ip: facts.ip }, 'login to a deactivated account');
+      context.log.info({ event: 'auth.login_inactive', user_id: user.id, ip: context.ip }, 'login to a deactivated account');
       throw new AppError('INACTIVE_ACCOUNT', 'This account is deactivated');
     }
     if (this.#hasher.needsRehash(user.passwordHash)) {
       await this.#repo.updateUser(user.id, { passwordHash: await this.#hasher.hash(input.password) });
-      facts.log.info({ event: 'auth.password_rehashed', user_id: user.id }, 'password rehashed with current parameters');
+      context.log.info({ event: 'auth.password_rehashed', user_id: user.id }, 'password rehashed with current parameters');
     }
-    const { token, session } = await this.#openSession(user.id, facts);
-    facts.log.info({ event: 'auth.login_succeeded', user_id: user.id, ip: facts.ip, session_id: session.id }, 'login succeeded');
+    const { token, session } = await this.#openSession(user.id, context);
+    context.log.info({ event: 'auth.login_succeeded', user_id: user.id, ip: context.ip, session_id: session.id }, 'login succeeded');
     return { user, token, session };
   }
 
@@ -199,15 +117,15 @@ export class AuthService {
    * worth get through to a verification; a check-then-count would let them all pass the
    * check before any failure is counted.
    */
-  async #reserveLoginAttempt(email: string, accountIpKey: string, facts: RequestFacts): Promise<void> {
+  async #reserveLoginAttempt(email: string, accountIpKey: string, context: RequestContext): Promise<void> {
     const byAccount = await reservePoint(this.#failuresByAccountIp, accountIpKey);
-    const byIp = byAccount ? undefined : await reservePoint(this.#failuresByIp, facts.ip);
+    const byIp = byAccount ? undefined : await reservePoint(this.#failuresByIp, context.ip);
     // Refused by the address limit: this attempt verifies nothing, so it is no failure of the account.
     if (byIp) await this.#failuresByAccountIp.reward(accountIpKey);
     const blocked = byAccount ?? byIp;
     if (!blocked) return;
-    facts.log.warn(
-      { event: 'auth.login_locked_out', email_hash: hashSessionToken(email).slice(0, 16), ip: facts.ip },
+    context.log.warn(
+      { event: 'auth.login_locked_out', email_hash: hashSessionToken(email).slice(0, 16), ip: context.ip },
       'login rate limited',
     );
     throw rateLimitedError(blocked, 'Too many failed logins; try again later');
@@ -217,7 +135,7 @@ export class AuthService {
     await Promise.all([this.#failuresByAccountIp.reward(accountIpKey), this.#failuresByIp.reward(ip)]);
   }
 
-  async #openSession(userId: string, facts: RequestFacts): Promise<{ token: string; session: SessionRow }> {
+  async #openSession(userId: string, context: RequestContext): Promise<{ token: string; session: SessionRow }> {
     const { sessionIdleTtlMs, sessionAbsoluteTtlMs } = this.#platform.config.auth;
     const now = Date.now();
     const token = generateSessionToken();
@@ -228,8 +146,8 @@ export class AuthService {
       userId,
       idleExpiresAt,
       absoluteExpiresAt,
-      ip: facts.ip,
-      userAgent: facts.userAgent?.slice(0, 512) ?? null,
+      ip: context.ip,
+      userAgent: context.userAgent?.slice(0, 512) ?? null,
     });
     return { token, session };
   }
@@ -259,38 +177,33 @@ export class AuthService {
     await this.#repo.deleteSession(session.id);
   }
 
-  async listSessions(auth: Authenticated): Promise<PublicSession[]> {
-    const rows = await this.#repo.listSessions(auth.user.id, new Date());
-    return rows.map((row) => ({
-      id: row.id,
-      created_at: row.createdAt.toISOString(),
-      last_seen_at: row.lastSeenAt.toISOString(),
-      expires_at: sessionExpiry(row).toISOString(),
-      ip: row.ip,
-      user_agent: row.userAgent,
-      current: row.id === auth.session.id,
-    }));
+  listSessions(auth: Authenticated): Promise<SessionRow[]> {
+    return this.#repo.listSessions(auth.user.id, new Date());
   }
 
-  async revokeSession(auth: Authenticated, sessionId: string, log: FastifyBaseLogger): Promise<void> {
+  async revokeSession(auth: Authenticated, sessionId: string, context: RequestContext): Promise<void> {
     if (!(await this.#repo.deleteSession(sessionId, auth.user.id))) throw new AppError('NOT_FOUND', 'No such session');
-    log.info({ event: 'auth.session_revoked', user_id: auth.user.id, session_id: sessionId }, 'session revoked');
+    context.log.info({ event: 'auth.session_revoked', user_id: auth.user.id, session_id: sessionId }, 'session revoked');
   }
 
-  async revokeOtherSessions(auth: Authenticated, log: FastifyBaseLogger): Promise<number> {
+  async revokeOtherSessions(auth: Authenticated, context: RequestContext): Promise<number> {
     const revoked = await this.#repo.deleteSessionsOfUser(auth.user.id, auth.session.id);
-    log.info({ event: 'auth.sessions_revoked', user_id: auth.user.id, revoked }, 'other sessions revoked');
+    context.log.info({ event: 'auth.sessions_revoked', user_id: auth.user.id, revoked }, 'other sessions revoked');
     return revoked;
   }
 
-  async changePassword(auth: Authenticated, input: { currentPassword: string; newPassword: string }, facts: RequestFacts): Promise<number> {
-    const key = `${auth.user.email}|${facts.ip}`;
+  async changePassword(
+    auth: Authenticated,
+    input: { currentPassword: string; newPassword: string },
+    context: RequestContext,
+  ): Promise<number> {
+    const key = `${auth.user.email}|${context.ip}`;
     // Reserved before Argon2id, as at login: parallel guesses with a stolen session get the limit's worth.
     const blocked = await reservePoint(this.#failuresByAccountIp, key);
     if (blocked) throw rateLimitedError(blocked, 'Too many failed password attempts; try again later');
     if (!(await this.#hasher.verify(auth.user.passwordHash, input.currentPassword))) {
-      facts.log.info(
-        { event: 'auth.password_change_failed', user_id: auth.user.id, ip: facts.ip },
+      context.log.info(
+        { event: 'auth.password_change_failed', user_id: auth.user.id, ip: context.ip },
         'password change with a wrong password',
       );
       throw new AppError('BAD_CREDENTIALS', 'Current password is wrong');
@@ -299,23 +212,26 @@ export class AuthService {
     assertAcceptablePassword(input.newPassword, 'body.new_password');
     await this.#repo.updateUser(auth.user.id, { passwordHash: await this.#hasher.hash(input.newPassword) });
     const revoked = await this.#repo.deleteSessionsOfUser(auth.user.id, auth.session.id);
-    facts.log.info({ event: 'auth.password_changed', user_id: auth.user.id, ip: facts.ip, sessions_revoked: revoked }, 'password changed');
+    context.log.info(
+      { event: 'auth.password_changed', user_id: auth.user.id, ip: context.ip, sessions_revoked: revoked },
+      'password changed',
+    );
     return revoked;
   }
 
-  async listUsers(limit: number, cursor?: string): Promise<{ users: PublicUser[]; nextCursor: string | null }> {
+  async listUsers(limit: number, cursor?: string): Promise<{ users: UserRow[]; nextCursor: string | null }> {
     const [createdAt, id] = cursor ? decodeCursor(cursor, [isTimestampText, isUuid]) : [];
     const rows = await this.#repo.listUsers(limit + 1, createdAt && id ? { createdAt, id } : undefined);
     const { page, nextCursor } = keysetPage(rows, limit, (row) => [row.position, row.user.id]);
-    return { users: page.map((row) => toPublicUser(row.user)), nextCursor };
+    return { users: page.map((row) => row.user), nextCursor };
   }
 
   async updateUser(
     admin: Authenticated,
     userId: string,
     change: { active?: boolean; role?: Role },
-    log: FastifyBaseLogger,
-  ): Promise<PublicUser> {
+    context: RequestContext,
+  ): Promise<UserRow> {
     if (userId === admin.user.id && (change.active === false || change.role === 'user')) {
       throw new AppError('CONFLICT', 'An admin cannot deactivate or demote their own account');
     }
@@ -324,14 +240,17 @@ export class AuthService {
     const after = (await this.#repo.updateUser(userId, change)) as UserRow;
     if (change.active === false) await this.#repo.deleteSessionsOfUser(userId);
     if (change.role !== undefined && change.role !== before.role) {
-      log.info({ event: 'auth.role_changed', user_id: userId, by: admin.user.id, from: before.role, to: change.role }, 'role changed');
+      context.log.info(
+        { event: 'auth.role_changed', user_id: userId, by: admin.user.id, from: before.role, to: change.role },
+        'role changed',
+      );
     }
     if (change.active !== undefined && change.active !== before.active) {
-      log.info(
+      context.log.info(
         { event: change.active ? 'auth.user_reactivated' : 'auth.user_deactivated', user_id: userId, by: admin.user.id },
         'account state changed',
       );
     }
-    return toPublicUser(after);
+    return after;
   }
 }

@@ -6,7 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import fresh from 'fresh';
 import type { UploadsConfig } from '../../config.ts';
 import { AppError } from '../../platform/errors.ts';
-import { EmptyBody, errorResponses, NoContent } from '../../platform/http/schemas.ts';
+import { contextOf } from '../../platform/http/request-context.ts';
+import { EmptyBody, errorResponses, IdParams, NoContent } from '../../platform/http/schemas.ts';
 import { authOf, type Guard } from '../auth/guard.ts';
 import { SECURED } from '../auth/wire.ts';
 import type { ArchiveFormat } from './archive.ts';
@@ -16,7 +17,6 @@ import {
   CreateProjectBody,
   DocumentListingSchema,
   DocumentSchema,
-  IdParams,
   ImportParams,
   ImportSchema,
   JsonUploadBody,
@@ -71,7 +71,13 @@ export async function registerDocumentRoutes(
     async (request, reply) => {
       const format = ARCHIVE_TYPES[request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() ?? ''];
       if (!format) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Send the archive as ${Object.keys(ARCHIVE_TYPES).join(', ')}`);
-      const id = await documents.startImport(authOf(request).user.id, request.params.id, request.body as Buffer, format, request.id);
+      const id = await documents.startImport(
+        authOf(request).user.id,
+        request.params.id,
+        request.body as Buffer,
+        format,
+        contextOf(request),
+      );
       return reply.code(202).send({ job: { id, type: IMPORT_JOB } });
     },
   );
@@ -144,13 +150,13 @@ export async function registerDocumentRoutes(
     async (request, reply) => {
       const owner = authOf(request).user.id;
       if (request.isMultipart()) {
-        const results = await documents.upload(owner, request.params.id, await readMultipart(request, limits), request.id);
+        const results = await documents.upload(owner, request.params.id, await readMultipart(request, limits), contextOf(request));
         return reply.code(202).send({ documents: results.map((result) => toDocument(result.document)) });
       }
       const body = request.body as { path: string; content: string };
       const content = Buffer.from(body.content, 'utf8');
       if (content.length > limits.maxFileBytes) throw uploadTooLarge(limits);
-      const [result] = await documents.upload(owner, request.params.id, [{ path: body.path, content }], request.id);
+      const [result] = await documents.upload(owner, request.params.id, [{ path: body.path, content }], contextOf(request));
       if (!result) throw new Error('upload returned no result');
       // 202: parsing runs in a job; 200: identical content was already there.
       return reply.code(result.changed ? 202 : 200).send({ document: toDocument(result.document) });
@@ -222,7 +228,7 @@ export async function registerDocumentRoutes(
       // Revalidate on every use, and never in a shared cache: it is one account's data.
       reply.header('etag', etag).header('cache-control', 'private, no-cache');
       if (fresh(request.headers, { etag })) return reply.code(304).send(null);
-      const content = await documents.content(document, request.log);
+      const content = await documents.content(document, contextOf(request));
       return { document: toDocument(document), content };
     },
   );

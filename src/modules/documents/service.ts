@@ -1,11 +1,11 @@
 // Projects and code documents: uploads (path-checked, stored by content address,
 // parsed by a job enqueued in the same transaction), listing, search, reading, deletion.
 import { stat } from 'node:fs/promises';
-import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import { SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { AppError } from '../../platform/errors.ts';
 import { decodeCursor, keysetPage } from '../../platform/http/keyset.ts';
+import type { RequestContext } from '../../platform/http/request-context.ts';
 import type { JobContext, JobSummary } from '../../platform/jobs/queue.ts';
 import type { Platform } from '../../platform/platform.ts';
 import { type ArchiveFormat, ArchiveRejected, unpackArchive } from './archive.ts';
@@ -61,27 +61,6 @@ export class DocumentsService {
     );
     this.#blobs = new BlobStore(platform.config.uploads.root);
     this.#options = options;
-    platform.jobs.define<{ document_id: string; sha256: string }>({
-      type: PARSE_JOB,
-      retryLimit: 3,
-      retryDelaySeconds: 1,
-      expireInSeconds: 120,
-      handler: (data, job) => this.parse(data.document_id, data.sha256, job),
-    });
-    platform.jobs.define<ImportJobData>({
-      type: IMPORT_JOB,
-      retryLimit: 2,
-      expireInSeconds: 600,
-      handler: (data, job) => this.importArchive(data, job),
-    });
-    platform.jobs.define({
-      type: ORPHAN_SWEEP_JOB,
-      cron: '17 3 * * *',
-      retryLimit: 1,
-      handler: async (_data, job) => {
-        await this.sweepOrphanBlobs(job.log);
-      },
-    });
   }
 
   createProject(ownerId: string, name: string): Promise<ProjectRow> {
@@ -99,7 +78,7 @@ export class DocumentsService {
     return project;
   }
 
-  async upload(ownerId: string, projectId: string, files: UploadFile[], requestId: string): Promise<UploadResult[]> {
+  async upload(ownerId: string, projectId: string, files: UploadFile[], context: RequestContext): Promise<UploadResult[]> {
     await this.#project(ownerId, projectId);
     // Every path is checked before anything is written, so one bad path writes nothing at all.
     const checked = files.map((file) => ({ path: normaliseDocumentPath(file.path), content: file.content }));
@@ -108,7 +87,7 @@ export class DocumentsService {
       if (paths.has(file.path)) throw new AppError('VALIDATION_FAILED', `Path ${file.path} appears twice in one upload`);
       paths.add(file.path);
     }
-    return this.#store(projectId, checked, requestId);
+    return this.#store(projectId, checked, context.requestId);
   }
 
   /**
@@ -164,12 +143,12 @@ export class DocumentsService {
   }
 
   /** Accepts an archive for import: stored, and unpacked by a job enqueued in the same transaction. */
-  async startImport(ownerId: string, projectId: string, archive: Buffer, format: ArchiveFormat, requestId: string): Promise<string> {
+  async startImport(ownerId: string, projectId: string, archive: Buffer, format: ArchiveFormat, context: RequestContext): Promise<string> {
     await this.#project(ownerId, projectId);
     const archiveId = await this.#blobs.putArchive(archive);
     const data: ImportJobData = { project_id: projectId, archive_id: archiveId, format };
     try {
-      return await this.#platform.db.transaction((tx) => this.#platform.jobs.enqueue(tx, IMPORT_JOB, data, requestId));
+      return await this.#platform.db.transaction((tx) => this.#platform.jobs.enqueue(tx, IMPORT_JOB, data, context.requestId));
     } catch (error) {
       await this.#blobs.deleteArchive(archiveId);
       throw error;
@@ -288,13 +267,16 @@ export class DocumentsService {
   }
 
   /** A document's content as text; 410 GONE when its stored bytes are missing. */
-  async content(document: DocumentRow, log: FastifyBaseLogger): Promise<string> {
+  async content(document: DocumentRow, context: RequestContext): Promise<string> {
     const content = await this.#blobs.get(document.sha256).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
       // The row outlived its bytes (restored from an old backup, removed by hand): the
       // client is told plainly, operators by the log and by readiness until it is mended.
       this.#missingBlobs.add(document.sha256);
-      log.error({ event: 'documents.blob_missing', document_id: document.id, sha256: document.sha256 }, 'document bytes are missing');
+      context.log.error(
+        { event: 'documents.blob_missing', document_id: document.id, sha256: document.sha256 },
+        'document bytes are missing',
+      );
       throw new AppError('GONE', 'The stored content of this document is missing; upload it again');
     });
     return content.toString('utf8');

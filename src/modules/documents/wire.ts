@@ -1,6 +1,6 @@
 // Request and response schemas of the documents API, and row-to-wire mapping.
 import { Type } from '@sinclair/typebox';
-import { PageLimit, RawText } from '../../platform/http/schemas.ts';
+import { PageLimit, PageQuery, RawText } from '../../platform/http/schemas.ts';
 import { JOB_STATES, type JobSummary } from '../../platform/jobs/queue.ts';
 import type { DocumentListing, DocumentRow, ProjectRow } from './repo.ts';
 
@@ -25,7 +25,6 @@ export const DocumentSchema = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
 });
 
-export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 export const ImportParams = Type.Object({ id: Type.String({ format: 'uuid' }), job_id: Type.String({ format: 'uuid' }) });
 export const ImportSchema = Type.Object({
   id: Type.String(),
@@ -47,8 +46,7 @@ export const ListQuery = Type.Object(
   {
     prefix: Type.Optional(Type.String({ maxLength: 1024 })),
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    cursor: Type.Optional(Type.String({ maxLength: 2000 })),
-    limit: PageLimit(500, 100),
+    ...PageQuery(500, 100),
   },
   { additionalProperties: false },
 );

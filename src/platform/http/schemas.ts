@@ -1,5 +1,6 @@
-// Schema pieces every route uses: the error responses, "no body" and "no content",
-// query integers with both bounds, and the mark for strings the text rule leaves alone.
+// Schema pieces routes share, written once: the error responses, "no body" and "no
+// content", the uuid id param, keyset paging, the role list, query integers with both
+// bounds, and the mark for strings the text rule leaves alone.
 import { type StringOptions, Type } from '@sinclair/typebox';
 import { errorEnvelopeSchema } from '../errors.ts';
 
@@ -15,6 +16,12 @@ export const EmptyBody = Type.Unsafe<Record<string, never> | undefined>({
 
 export const NoContent = Type.Null({ description: 'No content' });
 
+/** `/:id` where the id is a uuid. */
+export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+/** The roles an account can have. */
+export const RoleSchema = Type.Union([Type.Literal('user'), Type.Literal('admin')]);
+
 /**
  * An integer from the query string. Both bounds are required: the value reaches SQL
  * (LIMIT), and query coercion reads "1e309" or "Infinity" as a number, which the
@@ -28,6 +35,14 @@ export function BoundedInteger(options: { minimum: number; maximum: number; defa
 export function PageLimit(maximum: number, defaultLimit: number) {
   return BoundedInteger({ minimum: 1, maximum, default: defaultLimit, description: `Page size, 1 to ${maximum}` });
 }
+
+/** The query properties of a keyset-paged listing: page size, and the cursor the last page returned. */
+export function PageQuery(maximum: number, defaultLimit: number) {
+  return { limit: PageLimit(maximum, defaultLimit), cursor: Type.Optional(Type.String({ maxLength: 2000 })) };
+}
+
+/** The cursor of the next page, or null on the last one. */
+export const NextCursor = Type.Union([Type.String(), Type.Null()]);
 
 /** Schema keyword (shown in the OpenAPI document) of a string the text rule leaves to its handler. */
 export const RAW_TEXT = 'x-raw-text';

@@ -1,0 +1,25 @@
+// The documents module: projects and code documents, as the module contract declares them
+// (routes, jobs, a readiness check on stored bytes). It calls the accounts module only
+// through the guard it is given.
+import type { Module } from '../../platform/module.ts';
+import type { Platform } from '../../platform/platform.ts';
+import type { Guard } from '../auth/guard.ts';
+import { documentJobs } from './jobs.ts';
+import { registerDocumentRoutes } from './routes.ts';
+import { DocumentsService, type DocumentsServiceOptions } from './service.ts';
+
+export interface DocumentsModule extends Module {
+  service: DocumentsService;
+}
+
+export function createDocumentsModule(platform: Platform, guard: Guard, options: DocumentsServiceOptions = {}): DocumentsModule {
+  const service = new DocumentsService(platform, options);
+  return {
+    name: 'documents',
+    service,
+    routes: (api) => registerDocumentRoutes(api, service, guard, platform.config.uploads),
+    jobs: documentJobs(service),
+    // Not critical: one document's missing bytes must not take the whole API out of rotation.
+    readiness: [{ name: 'document_storage', critical: false, check: () => service.checkStorage() }],
+  };
+}
