@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
 import { DataDirLockedError } from './platform/db/lock.ts';
+import { serializeError } from './platform/observability/error-serializer.ts';
 import { createLogger } from './platform/observability/logger.ts';
 
 interface Command {
@@ -109,7 +110,9 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError || error instanceof DataDirLockedError || (error as { exitMessage?: boolean }).exitMessage) {
       console.error((error as Error).message);
     } else {
-      console.error('rampart: start-up failed:', error);
+      // Through the log's error serializer: a database error's message carries its parameters.
+      const described = serializeError(error) as { message?: string; stack?: string };
+      console.error(`rampart: start-up failed: ${described.message}\n${described.stack ?? ''}`);
     }
     return 1;
   }

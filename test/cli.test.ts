@@ -1,3 +1,4 @@
+// The `rampart` CLI as an operator runs it: real child processes for every role, both shapes.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

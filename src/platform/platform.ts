@@ -6,6 +6,7 @@ import { type Config, redactUrl } from '../config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { lockDataDir, type ReleaseLock } from './db/lock.ts';
 import { type DatabaseCapabilities, detectCapabilities, runMigrations } from './db/migrate.ts';
+import { SingleWriterCache } from './db/single-writer-cache.ts';
 import { ReadinessRegistry } from './health.ts';
 import { Heartbeats } from './jobs/heartbeat.ts';
 import { JobQueue } from './jobs/queue.ts';
@@ -21,6 +22,11 @@ export interface Platform {
   readonly rateLimiters: RateLimiters;
   readonly capabilities: DatabaseCapabilities;
   readonly jobs: JobQueue;
+  /**
+   * A read cache for rows only this process writes: in the embedded shape, where the
+   * DATA_DIR lock admits one process; undefined in the scale shape, where others write too.
+   */
+  singleWriterCache<Value>(): SingleWriterCache<Value> | undefined;
   /**
    * Starts the job queue once every module has defined its job types; with `work`,
    * this process also runs the handlers and beats as a worker.
@@ -95,6 +101,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       rateLimiters: new RateLimiters(redis, config.redisKeyPrefix),
       capabilities,
       jobs,
+      singleWriterCache: () => (embedded ? new SingleWriterCache({ maxEntries: 10_000, maxAgeMs: 30_000 }) : undefined),
       async startJobs(role, work) {
         await jobs.start();
         jobsStarted = true;

@@ -15,18 +15,24 @@ export function attachModules(platform: Platform, modules: Module[]): void {
 /** Starts every module's loops; the result stops them, in reverse order. */
 export async function startLoops(modules: Module[], logger: Logger): Promise<() => Promise<void>> {
   const started: { module: string; name: string; stop(): Promise<void> }[] = [];
-  for (const module of modules) {
-    for (const loop of module.loops ?? []) {
-      await loop.start();
-      started.push({ module: module.name, name: loop.name, stop: () => loop.stop() });
-      logger.info({ module: module.name, loop: loop.name }, 'loop started');
-    }
-  }
-  return async () => {
+  const stopAll = async () => {
     for (const loop of started.reverse()) {
       await loop
         .stop()
         .catch((error: unknown) => logger.warn({ err: error, module: loop.module, loop: loop.name }, 'loop did not stop cleanly'));
     }
   };
+  try {
+    for (const module of modules) {
+      for (const loop of module.loops ?? []) {
+        await loop.start();
+        started.push({ module: module.name, name: loop.name, stop: () => loop.stop() });
+        logger.info({ module: module.name, loop: loop.name }, 'loop started');
+      }
+    }
+  } catch (error) {
+    await stopAll(); // the ones that did start
+    throw error;
+  }
+  return stopAll;
 }

@@ -19,15 +19,23 @@ export async function buildServer(platform: Platform, options: { work: boolean; 
   const modules = createModules(platform, options.modules);
   // Job types are defined even when another process runs them: routes enqueue them.
   attachModules(platform, modules);
-  await platform.startJobs('serve', options.work);
-  const stopLoops = options.work ? await startLoops(modules, platform.logger) : async () => {};
-  const app = await buildApp(platform, { modules });
-  // Fastify's close stops accepting, lets in-flight requests finish, then runs onClose.
-  app.addHook('onClose', async () => {
+  let stopLoops = async () => {};
+  try {
+    await platform.startJobs('serve', options.work);
+    if (options.work) stopLoops = await startLoops(modules, platform.logger);
+    const app = await buildApp(platform, { modules });
+    // Fastify's close stops accepting, lets in-flight requests finish, then runs onClose.
+    app.addHook('onClose', async () => {
+      await stopLoops();
+      await platform.stop();
+    });
+    return app;
+  } catch (error) {
+    // Whatever started must stop, or a failed start-up leaves jobs running and the lock held.
     await stopLoops();
     await platform.stop();
-  });
-  return app;
+    throw error;
+  }
 }
 
 export async function serve(config: Config, logger: Logger): Promise<void> {

@@ -1,3 +1,4 @@
+// The HTTP edge in general: the error envelope, request ids, legacy paths, and the request rules every route shares.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCursor, isTimestampText, isUuid } from '../../src/platform/http/keyset.ts';
 import { shapes } from '../helpers/shapes.ts';

@@ -7,18 +7,7 @@ import { EmptyBody, errorResponses, IdParams, NextCursor, NoContent, PageQuery }
 import { JOB_STATES, type JobQueue } from '../../platform/jobs/queue.ts';
 import type { Guard } from '../auth/guard.ts';
 import { SECURED } from '../auth/wire.ts';
-
-const JobSchema = Type.Object({
-  id: Type.String(),
-  type: Type.String(),
-  state: Type.String(),
-  attempts: Type.Integer(),
-  retry_limit: Type.Integer(),
-  created_at: Type.String({ format: 'date-time' }),
-  started_at: Type.Union([Type.String(), Type.Null()]),
-  completed_at: Type.Union([Type.String(), Type.Null()]),
-  output: Type.Unknown(),
-});
+import { JobSchema } from './wire.ts';
 
 export async function registerAdminJobRoutes(app: FastifyInstance, jobs: JobQueue, guard: Guard): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();

@@ -36,11 +36,16 @@ export class Accounts {
    * registers anyone: until then a look-alike of an old address would not collide.
    */
   ensureEmailSkeletons(): Promise<unknown> {
-    this.#skeletonsBackfilled ??= backfillEmailSkeletons(this.#db, this.#logger).catch((error: unknown) => {
+    this.#skeletonsBackfilled ??= this.backfill(this.#logger).catch((error: unknown) => {
       this.#skeletonsBackfilled = undefined; // a database hiccup must not leave registration unchecked for good
       throw error;
     });
     return this.#skeletonsBackfilled;
+  }
+
+  /** Backfills email skeletons (email-backfill.ts); cached sessions of the accounts it touches are dropped. */
+  backfill(log: Logger): Promise<unknown> {
+    return this.#repo.changingUsers(() => backfillEmailSkeletons(this.#db, log));
   }
 
   /** Creates an account; 409 when the email, or one that looks the same, is taken. */

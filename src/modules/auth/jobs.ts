@@ -1,10 +1,8 @@
 // The accounts module's job types: hourly housekeeping of sessions and email skeletons.
-import type { Database } from '../../platform/db/database.ts';
 import type { JobDefinition } from '../../platform/jobs/queue.ts';
-import { backfillEmailSkeletons } from './email-backfill.ts';
 import type { AuthService } from './service.ts';
 
-export function authJobs(service: AuthService, db: Database): JobDefinition<Record<string, never>>[] {
+export function authJobs(service: AuthService): JobDefinition<Record<string, never>>[] {
   return [
     {
       // Expired sessions are refused anyway; this keeps the table small.
@@ -20,7 +18,7 @@ export function authJobs(service: AuthService, db: Database): JobDefinition<Reco
       type: 'auth.backfill-email-skeletons',
       cron: '37 * * * *',
       retryLimit: 1,
-      handler: (_data, job) => backfillEmailSkeletons(db, job.log),
+      handler: (_data, job) => service.accounts.backfill(job.log),
     },
   ];
 }

@@ -24,6 +24,6 @@ export function createAuthModule(platform: Platform): AuthModule {
       await service.accounts.ensureEmailSkeletons();
       await registerAuthRoutes(api, service, guard);
     },
-    jobs: authJobs(service, platform.db),
+    jobs: authJobs(service),
   };
 }

@@ -42,6 +42,11 @@ export class AuthRepo {
     return cachedWrite(this.#sessions, write);
   }
 
+  /** For the one writer of users outside this repo (the email backfill's batch SQL). */
+  changingUsers<T>(write: () => Promise<T>): Promise<T> {
+    return this.#changing(write);
+  }
+
   /** Undefined when the email or its skeleton is taken (one statement, so racing registrations cannot both win). */
   async insertUser(values: {
     email: string;

@@ -1,6 +1,5 @@
 // Accounts and sessions: registration, login with brute-force limits, session
 // validation with sliding expiry, revocation, password change, and user administration.
-import { SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { AppError } from '../../platform/errors.ts';
 import { decodeCursor, isTimestampText, isUuid, keysetPage } from '../../platform/http/keyset.ts';
 import type { RequestContext } from '../../platform/http/request-context.ts';
@@ -31,11 +30,7 @@ export class AuthService {
 
   constructor(platform: Platform) {
     this.#platform = platform;
-    // Embedded: DATA_DIR's lock makes this the only process writing sessions, so it may cache them.
-    this.#repo = new AuthRepo(
-      platform.db.orm,
-      platform.config.databaseUrl === undefined ? new SingleWriterCache({ maxEntries: 10_000, maxAgeMs: 30_000 }) : undefined,
-    );
+    this.#repo = new AuthRepo(platform.db.orm, platform.singleWriterCache());
     this.#hasher = new PasswordHasher(platform.config.auth);
     this.accounts = new Accounts(platform.db, this.#repo, this.#hasher, platform.logger);
     const limits = platform.config.rateLimits;
@@ -78,16 +73,16 @@ export class AuthService {
     const email = normaliseEmail(input.email);
     const accountIpKey = `${email}|${context.ip}`;
     await this.#reserveLoginAttempt(email, accountIpKey, context);
-    // Both paths wait for the dummy hash on a process's first login, so neither is slower.
-    await this.#hasher.prepareDummy();
     let user: UserRow | undefined;
     let valid: boolean;
     try {
+      // Both paths wait for the dummy hash on a process's first login, so neither is slower.
+      await this.#hasher.prepareDummy();
       user = await this.#repo.findUserByEmail(email);
       // An unknown email burns a dummy verification, so it spends its reserved point too.
       valid = user ? await this.#hasher.verify(user.passwordHash, input.password) : await this.#hasher.verifyDummy(input.password);
     } catch (error) {
-      // Nothing was verified (the database failed): an outage must not lock people out.
+      // Nothing was verified (the database or the hasher failed): an outage must not lock people out.
       await this.#releaseLoginAttempt(accountIpKey, context.ip).catch(() => {});
       throw error;
     }

@@ -8,6 +8,17 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 
+/** A missing file or directory is an answer ("not there"); any other error (EACCES, EIO) is not. */
+function unlessMissing<T>(fallback: T): (error: NodeJS.ErrnoException) => T {
+  return (error) => {
+    if (error.code === 'ENOENT') return fallback;
+    throw error;
+  };
+}
+
+// A temporary file younger than this may be an upload still being written.
+const TEMPORARY_FILE_MAX_AGE_MS = 3_600_000;
+
 export function sha256Hex(content: Buffer): string {
   return createHash('sha256').update(content).digest('hex');
 }
@@ -49,7 +60,7 @@ export class BlobStore {
   async #write(target: string, content: Buffer): Promise<void> {
     const directory = join(target, '..');
     await this.#ensureDirectory(directory);
-    const existing = await lstat(target).catch(() => undefined);
+    const existing = await lstat(target).catch(unlessMissing(undefined));
     if (existing?.isFile() && existing.size === content.length) return;
     const temporary = join(directory, `.tmp-${randomBytes(8).toString('hex')}`);
     const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
@@ -79,7 +90,7 @@ export class BlobStore {
 
   /** True when the blob's file is there (readiness re-checks blobs found missing). */
   async has(sha256: string): Promise<boolean> {
-    return (await lstat(this.pathOf(sha256)).catch(() => undefined))?.isFile() ?? false;
+    return (await lstat(this.pathOf(sha256)).catch(unlessMissing(undefined)))?.isFile() ?? false;
   }
 
   /** Where an uploaded archive lives; ids are ours (UUIDs), never a client's. */
@@ -103,8 +114,8 @@ export class BlobStore {
   async sweepArchives(maxAgeMs: number): Promise<number> {
     const directory = join(this.#root, 'archives');
     let removed = 0;
-    for (const name of await readdir(directory).catch(() => [] as string[])) {
-      const info = await stat(join(directory, name)).catch(() => undefined);
+    for (const name of await readdir(directory).catch(unlessMissing<string[]>([]))) {
+      const info = await stat(join(directory, name)).catch(unlessMissing(undefined));
       if (info && Date.now() - info.mtimeMs > maxAgeMs) {
         await rm(join(directory, name), { force: true });
         removed += 1;
@@ -113,15 +124,19 @@ export class BlobStore {
     return removed;
   }
 
-  /** Every stored address (for the orphan sweep). */
+  /** Every stored address (for the orphan sweep); temporary files left by crashed writes go. */
   async list(): Promise<string[]> {
     const blobs = join(this.#root, 'blobs');
-    const prefixes = await readdir(blobs).catch(() => [] as string[]);
+    const prefixes = await readdir(blobs).catch(unlessMissing<string[]>([]));
     const all: string[] = [];
     for (const prefix of prefixes) {
-      for (const name of await readdir(join(blobs, prefix)).catch(() => [] as string[])) {
+      for (const name of await readdir(join(blobs, prefix)).catch(unlessMissing<string[]>([]))) {
         if (/^[0-9a-f]{64}$/.test(name)) all.push(name);
-        else if (name.startsWith('.tmp-')) await rm(join(blobs, prefix, name), { force: true });
+        else if (name.startsWith('.tmp-')) {
+          // A young one may be an upload being written: removing it would fail that upload's rename.
+          const info = await stat(join(blobs, prefix, name)).catch(unlessMissing(undefined));
+          if (info && Date.now() - info.mtimeMs > TEMPORARY_FILE_MAX_AGE_MS) await rm(join(blobs, prefix, name), { force: true });
+        }
       }
     }
     return all;

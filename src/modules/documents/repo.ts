@@ -133,16 +133,21 @@ export class DocumentsRepo {
     return rows[0] as DocumentRow;
   }
 
+  /**
+   * Records the parse of one version: only while the row still holds that version and
+   * waits for it, so a re-upload committed in between keeps its own pending state.
+   */
   async markParsed(
     tx: Orm,
     id: string,
+    sha256: string,
     values: Pick<DocumentRow, 'state' | 'failureReason' | 'lineCount' | 'language' | 'symbols'>,
   ): Promise<void> {
     await this.#changing(() =>
       tx
         .update(documents)
         .set({ ...values, updatedAt: sql`now()` })
-        .where(eq(documents.id, id)),
+        .where(and(eq(documents.id, id), eq(documents.sha256, sha256), eq(documents.state, 'pending'))),
     );
   }
 

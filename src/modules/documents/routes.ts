@@ -14,11 +14,13 @@ import type { ArchiveFormat } from './archive.ts';
 import { multipartLimits, readMultipart, uploadTooLarge } from './multipart.ts';
 import { type DocumentsService, IMPORT_JOB } from './service.ts';
 import {
+  ArchiveBody,
   CreateProjectBody,
   DocumentListingSchema,
   DocumentSchema,
   ImportParams,
   ImportSchema,
+  ImportStarted,
   JsonUploadBody,
   ListQuery,
   ProjectSchema,
@@ -34,7 +36,6 @@ const ARCHIVE_TYPES: Record<string, ArchiveFormat> = {
   'application/x-tar': 'tar',
   'application/gzip': 'tar.gz',
 };
-const ArchiveBody = Type.Unsafe<Buffer>({ description: 'The archive bytes' });
 
 export async function registerDocumentRoutes(
   app: FastifyInstance,
@@ -65,7 +66,7 @@ export async function registerDocumentRoutes(
         summary: 'Import a zip, tar or tar.gz archive; a job unpacks it with the same path rules and size limits',
         params: IdParams,
         body: { content: Object.fromEntries(Object.keys(ARCHIVE_TYPES).map((type) => [type, { schema: ArchiveBody }])) },
-        response: { 202: Type.Object({ job: Type.Object({ id: Type.String(), type: Type.String() }) }), ...errorResponses },
+        response: { 202: ImportStarted, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -226,10 +227,11 @@ export async function registerDocumentRoutes(
       // without new bytes), so the tag is the content hash with the row's version.
       const etag = `"${document.sha256}.${document.updatedAt.getTime().toString(36)}"`;
       // Revalidate on every use, and never in a shared cache: it is one account's data.
-      reply.header('etag', etag).header('cache-control', 'private, no-cache');
-      if (fresh(request.headers, { etag })) return reply.code(304).send(null);
+      const validators = { etag, 'cache-control': 'private, no-cache' };
+      if (fresh(request.headers, { etag })) return reply.code(304).headers(validators).send(null);
+      // Read first: a 410 for missing bytes must not carry the document's validators.
       const content = await documents.content(document, contextOf(request));
-      return { document: toDocument(document), content };
+      return reply.headers(validators).send({ document: toDocument(document), content });
     },
   );
 

@@ -2,7 +2,6 @@
 // parsed by a job enqueued in the same transaction), listing, search, reading, deletion.
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { AppError } from '../../platform/errors.ts';
 import { decodeCursor, keysetPage } from '../../platform/http/keyset.ts';
 import type { RequestContext } from '../../platform/http/request-context.ts';
@@ -54,11 +53,7 @@ export class DocumentsService {
 
   constructor(platform: Platform, options: DocumentsServiceOptions = {}) {
     this.#platform = platform;
-    // Embedded: DATA_DIR's lock makes this the only process writing documents, so it may cache them.
-    this.#repo = new DocumentsRepo(
-      platform.db,
-      platform.config.databaseUrl === undefined ? new SingleWriterCache({ maxEntries: 10_000, maxAgeMs: 30_000 }) : undefined,
-    );
+    this.#repo = new DocumentsRepo(platform.db, platform.singleWriterCache());
     this.#blobs = new BlobStore(platform.config.uploads.root);
     this.#options = options;
   }
@@ -126,7 +121,12 @@ export class DocumentsService {
     } catch (error) {
       // The rows never committed: blobs nobody references must not linger (the daily sweep
       // catches what this misses, e.g. while the database is down).
-      for (const sha256 of contentOf.keys()) await this.#releaseBlob(sha256).catch(() => false);
+      for (const sha256 of contentOf.keys()) {
+        await this.#releaseBlob(sha256).catch((cleanupError: unknown) => {
+          // The original error is the one to report; the sweep removes what this leaves.
+          this.#platform.logger.warn({ err: cleanupError, sha256 }, 'could not release the bytes of a failed upload');
+        });
+      }
       throw error;
     }
   }
@@ -218,7 +218,7 @@ export class DocumentsService {
         parsed = parseDocument(document.path, content);
       } catch (error) {
         if (!(error instanceof NotTextError)) throw error;
-        await this.#repo.markParsed(tx.orm, documentId, {
+        await this.#repo.markParsed(tx.orm, documentId, sha256, {
           state: 'failed',
           failureReason: error.message,
           lineCount: null,
@@ -227,24 +227,21 @@ export class DocumentsService {
         });
         return;
       }
-      await this.#repo.markParsed(tx.orm, documentId, { state: 'ready', failureReason: null, ...parsed });
+      await this.#repo.markParsed(tx.orm, documentId, sha256, { state: 'ready', failureReason: null, ...parsed });
       this.#options.afterFirstParseWrite?.(job);
     });
   }
 
   async #fail(documentId: string, sha256: string, reason: string): Promise<void> {
-    await this.#platform.db.transaction(async (tx) => {
-      const document = await this.#repo.findDocument(tx.orm, documentId);
-      if (document && document.sha256 === sha256) {
-        await this.#repo.markParsed(tx.orm, documentId, {
-          state: 'failed',
-          failureReason: reason,
-          lineCount: null,
-          language: null,
-          symbols: null,
-        });
-      }
-    });
+    await this.#platform.db.transaction((tx) =>
+      this.#repo.markParsed(tx.orm, documentId, sha256, {
+        state: 'failed',
+        failureReason: reason,
+        lineCount: null,
+        language: null,
+        symbols: null,
+      }),
+    );
   }
 
   async list(ownerId: string, projectId: string, query: { prefix?: string; q?: string; cursor?: string; limit: number }) {
@@ -284,7 +281,12 @@ export class DocumentsService {
 
   /** A readiness check (never critical): fails while a document whose bytes were found missing still lacks them. */
   async checkStorage(): Promise<void> {
-    for (const sha256 of this.#missingBlobs) if (await this.#blobs.has(sha256)) this.#missingBlobs.delete(sha256);
+    if (this.#missingBlobs.size === 0) return;
+    // Mended (the bytes are back), or moot (no document references them any more).
+    const referenced = await this.#platform.db.transaction((tx) => this.#repo.referencedBlobs(tx.orm, [...this.#missingBlobs]));
+    for (const sha256 of this.#missingBlobs) {
+      if (!referenced.has(sha256) || (await this.#blobs.has(sha256))) this.#missingBlobs.delete(sha256);
+    }
     if (this.#missingBlobs.size > 0) throw new Error(`${this.#missingBlobs.size} stored document blob(s) are missing`);
   }
 
@@ -305,7 +307,10 @@ export class DocumentsService {
     let removed = 0;
     for (const sha of all) {
       if (referenced.has(sha)) continue;
-      const info = await stat(this.#blobs.pathOf(sha)).catch(() => undefined);
+      const info = await stat(this.#blobs.pathOf(sha)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined; // released meanwhile
+        throw error;
+      });
       if (info && Date.now() - info.mtimeMs > 3_600_000 && (await this.#releaseBlob(sha))) removed += 1;
     }
     const archives = await this.#blobs.sweepArchives(ARCHIVE_MAX_AGE_MS);

@@ -1,6 +1,6 @@
 // Request and response schemas of the documents API, and row-to-wire mapping.
 import { Type } from '@sinclair/typebox';
-import { PageLimit, PageQuery, RawText } from '../../platform/http/schemas.ts';
+import { IdParams, PageLimit, PageQuery, RawText } from '../../platform/http/schemas.ts';
 import { JOB_STATES, type JobSummary } from '../../platform/jobs/queue.ts';
 import type { DocumentListing, DocumentRow, ProjectRow } from './repo.ts';
 
@@ -25,7 +25,10 @@ export const DocumentSchema = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
 });
 
-export const ImportParams = Type.Object({ id: Type.String({ format: 'uuid' }), job_id: Type.String({ format: 'uuid' }) });
+export const ImportParams = Type.Object({ ...IdParams.properties, job_id: Type.String({ format: 'uuid' }) });
+/** An archive import's body: the archive's bytes, taken as they are. */
+export const ArchiveBody = Type.Unsafe<Buffer>({ description: 'The archive bytes' });
+export const ImportStarted = Type.Object({ job: Type.Object({ id: Type.String(), type: Type.String() }) });
 export const ImportSchema = Type.Object({
   id: Type.String(),
   state: Type.String({ description: JOB_STATES.join(', ') }),

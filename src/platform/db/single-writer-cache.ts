@@ -2,9 +2,13 @@
 // DATA_DIR's lock admits a single process. A parameterised PGlite query runs on the event
 // loop and costs 0.4 to 1.2 ms through Drizzle (bench/reads.ts), so a read that every
 // request repeats (the caller's session, the document being read) fills the process at a
-// few hundred requests a second. The repo that owns a cache runs every write to the
-// cached tables inside `writing()`, so the next read after a write sees it; the age limit
-// only bounds what a write made outside the repo could leave stale.
+// few hundred requests a second. The repo that owns a cache runs every write that could
+// change a cached row inside `writing()` (inserts of new rows cannot, and a session's
+// touch updates the cached object itself), so the next read after a write sees it; the
+// age limit is a second bound, not the mechanism. A write inside a transaction is safe
+// because PGlite runs no other query until that transaction ends: a read that waited
+// for it reads the committed row and, having started after the write's invalidation, may
+// cache it.
 
 export interface SingleWriterCacheOptions {
   maxEntries: number;

@@ -8,7 +8,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 
 interface JobScope {
-  fail(error: unknown): void;
+  /** False when the job had completed: an error after that is nobody's to absorb. */
+  fail(error: unknown): boolean;
 }
 
 export class JobErrorBoundary {
@@ -21,13 +22,11 @@ export class JobErrorBoundary {
   }
 
   readonly #onUncaught = (error: Error): void => {
-    const scope = this.#scopes.getStore();
-    if (scope) {
-      scope.fail(error);
-      return;
-    }
-    // Not a job's: Node's own behaviour (report and exit), unless another listener (a test
-    // runner, an error tracker) has taken responsibility for it.
+    // Async resources a job created keep its scope after it ends (a pooled connection, a
+    // timer): an error there after the job completed is not the job's to absorb.
+    if (this.#scopes.getStore()?.fail(error)) return;
+    // Not a running job's: Node's own behaviour (report and exit), unless another listener
+    // (a test runner; an error tracker, whose own handler must then exit) owns it.
     if (process.listenerCount('uncaughtException') > 1) return;
     this.#logger.fatal({ err: error }, 'uncaught exception outside any job; exiting');
     process.exit(1);
@@ -49,26 +48,32 @@ export class JobErrorBoundary {
   /** Runs a handler; rejects with its error, or with the first error thrown later from its callbacks. */
   run<T>(handler: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      let settled = false;
+      let state: 'running' | 'failed' | 'completed' = 'running';
       const scope: JobScope = {
         fail: (error) => {
-          if (settled) {
-            this.#logger.debug({ err: error }, 'a job that already has its outcome failed again');
-            return;
+          if (state === 'completed') return false;
+          if (state === 'failed') {
+            // The same broken job failing again (a stream's next chunk): already reported.
+            this.#logger.warn({ err: error }, 'a failed job raised another error');
+            return true;
           }
-          settled = true;
+          state = 'failed';
           reject(error);
+          return true;
         },
       };
       this.#scopes.run(scope, () => {
         // A handler that throws synchronously rejects like any other.
         new Promise<T>((start) => start(handler())).then(
           (value) => {
-            if (settled) return;
-            settled = true;
+            if (state !== 'running') return;
+            state = 'completed';
             resolve(value);
           },
-          (error: unknown) => scope.fail(error),
+          (error: unknown) => {
+            // A rejection after an uncaught error already failed the job is the same failure.
+            scope.fail(error);
+          },
         );
       });
     });

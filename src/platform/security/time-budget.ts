@@ -33,10 +33,12 @@ export function registerTimeBudgets(app: FastifyInstance, budgets: EdgeConfig['b
       if (reply.elapsedTime < budgetMs) continue;
       inFlight.delete(reply);
       if (reply.sent) continue;
-      // A body still arriving is the client's slowness, not ours: 408, so a slow client
-      // cannot raise the 5xx rate at will. The connection closes: the rest of the body is
-      // unwanted. (`complete` is Node's; injected test requests have none.)
-      if (reply.request.raw.complete === false) {
+      // A body still arriving while we read it is the client's slowness, not ours: 408, so
+      // a slow client cannot raise the 5xx rate at will. A body nobody reads yet (a
+      // multipart upload waiting on a slow preHandler) stays our fault: 504. The connection
+      // closes: the rest of the body is unwanted. (Injected test requests have no `complete`.)
+      const { raw } = reply.request;
+      if (raw.complete === false && raw.readableFlowing === true) {
         reply.request.log.info({ route_kind: kind, budget_ms: budgetMs }, 'request body still arriving when its time budget ran out');
         sendError(
           reply.request,

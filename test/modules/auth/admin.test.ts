@@ -1,3 +1,4 @@
+// The admin API over accounts: who may call it, paging users, and what (de)activation and role changes do at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, GOOD_PASSWORD, login, registerAndLogin, uniqueEmail } from '../../helpers/accounts.ts';
 import { shapes } from '../../helpers/shapes.ts';
@@ -60,6 +61,8 @@ describe.each(shapes)('admin users API (%s shape)', (shape) => {
 
   it('deactivating ends the sessions; login then says INACTIVE_ACCOUNT only with the right password', async () => {
     const user = await registerAndLogin(t.app);
+    // In use first: the session is then in the embedded shape's cache, which must not outlive it.
+    expect((await t.app.inject({ url: '/api/v1/auth/me', headers: bearer(user.token) })).statusCode).toBe(200);
     const response = await patch(user.userId, { active: false });
     expect(response.statusCode).toBe(200);
     expect(response.json().user.active).toBe(false);
@@ -79,6 +82,15 @@ describe.each(shapes)('admin users API (%s shape)', (shape) => {
     expect(wrong.json().error_code).toBe('BAD_CREDENTIALS');
     expect((await patch(user.userId, { active: true })).statusCode).toBe(200);
     await login(t.app, user.email, GOOD_PASSWORD);
+  });
+
+  it('a demotion takes effect on the next request of a session already in use', async () => {
+    const user = await registerAndLogin(t.app);
+    expect((await patch(user.userId, { role: 'admin' })).statusCode).toBe(200);
+    const asAdmin = () => t.app.inject({ url: '/api/v1/admin/users', headers: bearer(user.token) });
+    expect((await asAdmin()).statusCode).toBe(200);
+    expect((await patch(user.userId, { role: 'user' })).statusCode).toBe(200);
+    expect((await asAdmin()).statusCode).toBe(403);
   });
 
   it('changes roles, logs the change, and refuses to let an admin demote themselves', async () => {

@@ -1,3 +1,4 @@
+// The accounts API end to end: registration, login, sessions, logout, password change, and the answers to bad input.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, GOOD_PASSWORD, login, randomToken, registerAndLogin, uniqueEmail } from '../../helpers/accounts.ts';
 import { shapes } from '../../helpers/shapes.ts';

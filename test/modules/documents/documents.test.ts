@@ -1,3 +1,4 @@
+// The documents API end to end: hostile paths, uploads and parsing, listing and search, reads with ETag, deletion.
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, registerAndLogin } from '../../helpers/accounts.ts';

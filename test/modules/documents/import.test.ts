@@ -1,3 +1,4 @@
+// Archive import end to end: zip, tar and tar.gz, the path and size rules on every entry, and corrupt archives.
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -142,8 +143,9 @@ describe.each(shapes)('archive import (%s shape)', (shape) => {
   });
 
   // Finding 1 of the security scan: a corrupt gzip stream raised an unhandled 'error' event
-  // and killed the process (again after every restart, the job being durable). Under
-  // vitest an unhandled error anywhere fails the run, so these also prove none escapes.
+  // and killed the process (again after every restart, the job being durable). The job
+  // error boundary would now turn such an escape into a failed job, so what proves the
+  // archive reader itself holds is the `rejected` outcome with its reason.
   const tarball = async () => makeTar([{ name: 'corrupt/a.ts', content: 'export const a = 1;\n'.repeat(50) }]);
   const corruptArchives: [string, string, () => Promise<Buffer>][] = [
     [

@@ -1,3 +1,4 @@
+// Document path rules: what is refused (traversal, encodings, look-alikes) and what is accepted, with property tests.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normaliseDocumentPath } from '../../../src/modules/documents/paths.ts';

@@ -16,6 +16,7 @@ describe('job error boundary', () => {
     expect(jobs.map((job) => [job.type, job.state])).toEqual([
       ['test.throws-from-stream-callback', 'failed'],
       ['test.unlistened-error-event', 'failed'],
+      ['test.floating-rejection', 'failed'],
     ]);
     // What the job shows is written for people; the raw error (and its path) stays in the log.
     for (const job of jobs) {

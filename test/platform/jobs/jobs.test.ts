@@ -1,3 +1,4 @@
+// Durable jobs: enqueue inside a transaction, retries, the admin jobs API, and request ids carried into jobs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobContext } from '../../../src/platform/jobs/queue.ts';
 import { bearer, registerAndLogin } from '../../helpers/accounts.ts';
