@@ -81,7 +81,7 @@ function checkedPath(name: string): string {
   }
 }
 
-async function unpackZip(file: string, budget: Budget): Promise<ArchiveEntry[]> {
+async function unpackZip(file: string, budget: Budget, signal: AbortSignal | undefined): Promise<ArchiveEntry[]> {
   const zip = await yauzl.openPromise(file, {
     lazyEntries: true,
     autoClose: false,
@@ -98,6 +98,7 @@ async function unpackZip(file: string, budget: Budget): Promise<ArchiveEntry[]> 
   const entries: ArchiveEntry[] = [];
   try {
     for await (const entry of zip.eachEntry()) {
+      signal?.throwIfAborted();
       budget.entry();
       if (entry.fileName.endsWith('/')) continue; // a directory
       const path = checkedPath(entry.fileName);
@@ -110,7 +111,7 @@ async function unpackZip(file: string, budget: Budget): Promise<ArchiveEntry[]> 
   return entries;
 }
 
-async function unpackTar(file: string, gzipped: boolean, budget: Budget): Promise<ArchiveEntry[]> {
+async function unpackTar(file: string, gzipped: boolean, budget: Budget, signal: AbortSignal | undefined): Promise<ArchiveEntry[]> {
   const entries: ArchiveEntry[] = [];
   const source: Readable = createReadStream(file);
   // pipeline destroys every stage when any fails (or the consumer throws), so each error
@@ -132,27 +133,30 @@ async function unpackTar(file: string, gzipped: boolean, budget: Budget): Promis
   };
   // tar-stream's extractor is a streamx stream: a writable side and entries to read.
   const extract = tar.extract() as unknown as NodeJS.ReadWriteStream;
-  if (gzipped) await pipeline(source, createGunzip(), extract, collect);
-  else await pipeline(source, extract, collect);
+  if (gzipped) await pipeline(source, createGunzip(), extract, collect, { signal });
+  else await pipeline(source, extract, collect, { signal });
   return entries;
 }
 
 /**
  * The files of an archive, or ArchiveRejected. `onUnreadable` sees the reader's own error
- * (for the log) when the archive is corrupt, before it becomes a reason for the uploader.
+ * (for the log) when the archive is corrupt, before it becomes a reason for the uploader;
+ * `signal` (the job's) stops the read, which then rejects with the abort.
  */
 export async function unpackArchive(
   file: string,
   format: ArchiveFormat,
   limits: ArchiveLimits,
   onUnreadable: (error: unknown) => void,
+  signal?: AbortSignal,
 ): Promise<ArchiveEntry[]> {
   const budget = new Budget(limits);
   let entries: ArchiveEntry[];
   try {
-    entries = format === 'zip' ? await unpackZip(file, budget) : await unpackTar(file, format === 'tar.gz', budget);
+    entries = format === 'zip' ? await unpackZip(file, budget, signal) : await unpackTar(file, format === 'tar.gz', budget, signal);
   } catch (error) {
-    if (error instanceof ArchiveRejected) throw error;
+    // Stopped because the job failed: not a verdict on the archive.
+    if (error instanceof ArchiveRejected || signal?.aborted) throw error;
     const systemError = error as NodeJS.ErrnoException;
     if (systemError.code === 'ENOENT' && systemError.path === file) {
       throw new ArchiveRejected('the uploaded archive is no longer stored; upload it again');

@@ -181,6 +181,7 @@ export class DocumentsService {
         data.format,
         { maxEntries: uploads.maxArchiveEntries, maxTotalBytes: uploads.maxArchiveBytes, maxFileBytes: uploads.maxFileBytes },
         (error) => job.log.info({ err: error }, 'archive unreadable'),
+        job.signal,
       );
     } catch (error) {
       if (!(error instanceof ArchiveRejected)) throw error;
@@ -188,6 +189,8 @@ export class DocumentsService {
       await this.#blobs.deleteArchive(data.archive_id);
       return { status: 'rejected', reason: error.message };
     }
+    // A failed attempt stops here rather than write beside its retry.
+    job.signal.throwIfAborted();
     const results = await this.#store(data.project_id, files, job.requestId);
     await this.#blobs.deleteArchive(data.archive_id);
     return { status: 'imported', files: results.length, changed: results.filter((result) => result.changed).length };
@@ -207,6 +210,7 @@ export class DocumentsService {
       await this.#fail(documentId, sha256, 'stored content does not match its checksum');
       return;
     }
+    job.signal.throwIfAborted();
     let parsed: ReturnType<typeof parseDocument>;
     await this.#platform.db.transaction(async (tx) => {
       const document = await this.#repo.findDocument(tx.orm, documentId);

@@ -45,8 +45,12 @@ export class JobErrorBoundary {
     process.off('uncaughtException', this.#onUncaught);
   }
 
-  /** Runs a handler; rejects with its error, or with the first error thrown later from its callbacks. */
-  run<T>(handler: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a handler; rejects with its error, or with the first error thrown later from its
+   * callbacks, and then aborts the signal the handler was given.
+   */
+  run<T>(handler: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const abort = new AbortController();
     return new Promise<T>((resolve, reject) => {
       let state: 'running' | 'failed' | 'completed' = 'running';
       const scope: JobScope = {
@@ -59,12 +63,13 @@ export class JobErrorBoundary {
           }
           state = 'failed';
           reject(error);
+          abort.abort(error);
           return true;
         },
       };
       this.#scopes.run(scope, () => {
         // A handler that throws synchronously rejects like any other.
-        new Promise<T>((start) => start(handler())).then(
+        new Promise<T>((start) => start(handler(abort.signal))).then(
           (value) => {
             if (state !== 'running') return;
             state = 'completed';

@@ -19,6 +19,12 @@ export interface JobContext {
   /** The request that caused this job (or the job id when none did); pass it on to jobs this one enqueues. */
   requestId: string;
   log: Logger;
+  /**
+   * Aborted when the job fails while its handler still runs (an error thrown from one of
+   * its callbacks): long handlers pass it on (stream.pipeline) or check it before writing,
+   * so a failed attempt stops instead of overlapping its retry.
+   */
+  signal: AbortSignal;
 }
 
 export interface JobDefinition<Data extends object> {
@@ -128,8 +134,9 @@ export class JobQueue {
     const log = this.#options.logger.child({ request_id: cause, job_id: job.id, job_type: definition.type });
     log.info('job started');
     try {
-      const context = { id: job.id, attempt: job.retryCount ?? 0, requestId: cause, log };
-      const output = await this.#boundary.run(() => definition.handler(data, context));
+      const output = await this.#boundary.run((signal) =>
+        definition.handler(data, { id: job.id, attempt: job.retryCount ?? 0, requestId: cause, log, signal }),
+      );
       log.info('job completed');
       return { id: job.id, status: 'completed', output };
     } catch (error) {
