@@ -1,3 +1,4 @@
+// Configuration: the embedded defaults, parsing, .env under the real environment, and refusals of bad settings.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

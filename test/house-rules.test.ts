@@ -40,7 +40,19 @@ function importCycles(): string[][] {
   return [...cycles.values()];
 }
 
+const TESTS = join(import.meta.dirname);
+
 describe('house rules', () => {
+  it('has every source and test file say its one job in its first line, a comment', () => {
+    const silent = [
+      ...files.map((file) => ({ path: `src/${file.path}`, text: file.text })),
+      ...sourceFiles(TESTS).map((path) => ({ path: `test/${relative(TESTS, path)}`, text: readFileSync(path, 'utf8') })),
+    ]
+      .filter((file) => !file.text.startsWith('// '))
+      .map((file) => file.path);
+    expect(silent).toEqual([]);
+  });
+
   it('keeps every source file under 400 lines', () => {
     const long = files.filter((file) => file.text.split('\n').length > 400).map((file) => file.path);
     expect(long).toEqual([]);

@@ -1,3 +1,4 @@
+// The database layer: the same JS types from PGlite and pg, and transactions that roll back completely.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectCapabilities, runMigrations } from '../../src/platform/db/migrate.ts';

@@ -1,3 +1,4 @@
+// Liveness and readiness: per-component reports, module checks, and Postgres or Redis going down and coming back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, scaleUrls, shapes, type TestDatabase } from '../helpers/shapes.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';

@@ -1,3 +1,4 @@
+// Graceful close: in-flight requests finish, keep-alive connections close, nothing new is accepted.
 import type { AddressInfo } from 'node:net';
 import { setTimeout as pause } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';

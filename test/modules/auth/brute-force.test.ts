@@ -1,3 +1,4 @@
+// Login brute-force limits: per account+IP and per IP, 429 with Retry-After before any hashing, cleared by a success.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GOOD_PASSWORD, registerAndLogin, uniqueEmail } from '../../helpers/accounts.ts';
 import { scaleUrls, shapes } from '../../helpers/shapes.ts';

@@ -1,3 +1,4 @@
+// Password hashing and policy: Argon2id parameters, the common-password list, rehashing on login.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
 import { COMMON_PASSWORD_LIST_SIZE, PasswordHasher, passwordProblem } from '../../../src/modules/auth/passwords.ts';

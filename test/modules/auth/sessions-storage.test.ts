@@ -1,3 +1,4 @@
+// Session storage: only the token hash is stored, idle and absolute expiry, and the hourly housekeeping.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, registerAndLogin } from '../../helpers/accounts.ts';

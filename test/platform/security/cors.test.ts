@@ -1,3 +1,4 @@
+// CORS: exactly the configured origins, methods and headers; any other origin gets nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../helpers/test-app.ts';
 

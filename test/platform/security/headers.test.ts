@@ -1,3 +1,4 @@
+// Security headers on every kind of response, with HSTS only in production.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectSecurityHeaders } from '../../helpers/expect-headers.ts';
 import { startTestApp, type TestApp } from '../../helpers/test-app.ts';

@@ -1,3 +1,4 @@
+// Load shedding: 503 UNAVAILABLE with Retry-After and the full header set past a threshold.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectSecurityHeaders } from '../../helpers/expect-headers.ts';
 import { waitFor } from '../../helpers/processes.ts';

@@ -1,3 +1,4 @@
+// Request rate limits: per IP on /api/v1, stricter for auth and writes, and which client IP counts (TRUST_PROXY).
 import { afterEach, describe, expect, it } from 'vitest';
 import { GOOD_PASSWORD, uniqueEmail } from '../../helpers/accounts.ts';
 import { shapes } from '../../helpers/shapes.ts';
