@@ -7,7 +7,7 @@ import type { Config } from '../config.ts';
 import { createModules, type ModuleOptions } from '../modules/index.ts';
 import { exitOnSignal } from '../platform/lifecycle.ts';
 import { type Platform, startPlatform } from '../platform/platform.ts';
-import { attachModules, startLoops } from './module-parts.ts';
+import { startModules } from './module-parts.ts';
 
 /**
  * Everything `serve` runs on a started platform: the modules, their jobs (and, with
@@ -17,12 +17,10 @@ import { attachModules, startLoops } from './module-parts.ts';
  */
 export async function buildServer(platform: Platform, options: { work: boolean; modules?: ModuleOptions }): Promise<FastifyInstance> {
   const modules = createModules(platform, options.modules);
-  // Job types are defined even when another process runs them: routes enqueue them.
-  attachModules(platform, modules);
   let stopLoops = async () => {};
   try {
-    await platform.startJobs('serve', options.work);
-    if (options.work) stopLoops = await startLoops(modules, platform.logger);
+    // Job types are defined even when another process runs them: routes enqueue them.
+    stopLoops = await startModules(platform, modules, 'serve', options.work);
     const app = await buildApp(platform, { modules });
     // Fastify's close stops accepting, lets in-flight requests finish, then runs onClose.
     app.addHook('onClose', async () => {

@@ -5,14 +5,11 @@ import type { Config } from '../config.ts';
 import { createModules } from '../modules/index.ts';
 import { exitOnSignal } from '../platform/lifecycle.ts';
 import { startPlatform } from '../platform/platform.ts';
-import { attachModules, startLoops } from './module-parts.ts';
+import { startModules } from './module-parts.ts';
 
 export async function worker(config: Config, logger: Logger): Promise<void> {
   const platform = await startPlatform(config, logger, { migrate: false });
-  const modules = createModules(platform);
-  attachModules(platform, modules);
-  await platform.startJobs('worker', true);
-  const stopLoops = await startLoops(modules, logger);
+  const stopLoops = await startModules(platform, createModules(platform), 'worker', true);
   logger.info('worker started');
   exitOnSignal(logger, config.shutdownGraceMs, async () => {
     await stopLoops();

@@ -46,15 +46,20 @@ export class BlobStore {
     if (real !== realRoot && !real.startsWith(realRoot + sep)) throw new Error('blob directory escapes UPLOAD_ROOT');
   }
 
-  /**
-   * Stores content; returns its address. Storing bytes that are already there is a no-op,
-   * so calling it again under the blob's lock (see DocumentsService) restores bytes that a
-   * concurrent release removed.
-   */
+  /** Stores content; returns its address. Storing bytes that are already there is a no-op. */
   async put(content: Buffer): Promise<string> {
     const sha256 = sha256Hex(content);
-    await this.#write(this.pathOf(sha256), content);
+    await this.restore(sha256, content);
     return sha256;
+  }
+
+  /**
+   * Makes sure the blob `put` stored at `sha256` is still there: called under the blob's
+   * lock (see DocumentsService), it writes back bytes a concurrent release removed, and
+   * costs one lstat when they are there, without hashing the content again.
+   */
+  async restore(sha256: string, content: Buffer): Promise<void> {
+    await this.#write(this.pathOf(sha256), content);
   }
 
   async #write(target: string, content: Buffer): Promise<void> {

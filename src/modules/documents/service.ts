@@ -98,7 +98,7 @@ export class DocumentsService {
         // One order for every transaction, so two uploads sharing blobs cannot deadlock.
         for (const sha256 of [...contentOf.keys()].sort()) {
           await this.#repo.lockBlob(tx.orm, sha256);
-          await this.#blobs.put(contentOf.get(sha256) as Buffer);
+          await this.#blobs.restore(sha256, contentOf.get(sha256) as Buffer);
         }
         const results: UploadResult[] = [];
         for (const file of stored) {
