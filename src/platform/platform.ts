@@ -10,6 +10,7 @@ import { SingleWriterCache } from './db/single-writer-cache.ts';
 import { ReadinessRegistry } from './health.ts';
 import { Heartbeats } from './jobs/heartbeat.ts';
 import { JobQueue } from './jobs/queue.ts';
+import { RealtimeHub } from './realtime/hub.ts';
 import { createRedis, waitForRedis } from './redis.ts';
 import { RateLimiters } from './security/rate-limiters.ts';
 
@@ -22,6 +23,8 @@ export interface Platform {
   readonly rateLimiters: RateLimiters;
   readonly capabilities: DatabaseCapabilities;
   readonly jobs: JobQueue;
+  /** publish(topic, event, data) to every WebSocket subscriber on every process; ends sessions' sockets. */
+  readonly realtime: RealtimeHub;
   /**
    * A read cache for rows only this process writes: in the embedded shape, where the
    * DATA_DIR lock admits one process; undefined in the scale shape, where others write too.
@@ -81,12 +84,18 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
     if (redis) {
       readiness.register({ name: 'redis', critical: config.redisRequired, check: async () => void (await redis.ping()) });
     }
+    const realtime = new RealtimeHub(redis, config.redisKeyPrefix, logger);
+    await realtime.start();
+    const fanoutCheck = realtime.readinessCheck(config.redisRequired);
+    if (fanoutCheck) readiness.register(fanoutCheck);
     const jobs = new JobQueue({
       db,
       databaseUrl: config.databaseUrl,
       logger,
       pollingIntervalSeconds: config.jobs.pollingIntervalSeconds,
       batchSize: config.jobs.batchSize,
+      // Admins watch the queue live on the `jobs` topic.
+      onStateChange: (change, requestId) => realtime.publish('jobs', `job.${change.state}`, change, requestId),
     });
     const heartbeats = new Heartbeats(db, redis, config.redisKeyPrefix, config.jobs.heartbeatGraceMs, logger);
     readiness.register({ name: 'worker', critical: true, check: () => heartbeats.assertFresh() });
@@ -101,6 +110,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       rateLimiters: new RateLimiters(redis, config.redisKeyPrefix),
       capabilities,
       jobs,
+      realtime,
       singleWriterCache: () => (embedded ? new SingleWriterCache({ maxEntries: 10_000, maxAgeMs: 30_000 }) : undefined),
       async startJobs(role, work) {
         await jobs.start();
@@ -115,6 +125,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
             await heartbeats.stop();
             await jobs.stop().catch((error: unknown) => logger.warn({ err: error }, 'job queue did not stop cleanly'));
           }
+          await realtime.stop();
           if (redis) redis.disconnect();
           await database.close();
           await releaseLock?.();

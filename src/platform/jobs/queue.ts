@@ -61,6 +61,15 @@ export interface JobQueueOptions {
   logger: Logger;
   pollingIntervalSeconds: number;
   batchSize: number;
+  /** A job of this process started, completed or failed an attempt (the `jobs` realtime topic). */
+  onStateChange?(change: JobStateChange, requestId: string): void;
+}
+
+export interface JobStateChange {
+  id: string;
+  type: string;
+  state: 'active' | 'completed' | 'failed';
+  attempt: number;
 }
 
 export class JobQueue {
@@ -133,17 +142,21 @@ export class JobQueue {
     const cause = typeof requestId === 'string' ? requestId : job.id;
     const log = this.#options.logger.child({ request_id: cause, job_id: job.id, job_type: definition.type });
     log.info('job started');
+    const attempt = job.retryCount ?? 0;
+    const changed = (state: JobStateChange['state']) =>
+      this.#options.onStateChange?.({ id: job.id, type: definition.type, state, attempt }, cause);
+    changed('active');
     try {
-      const output = await this.#boundary.run((signal) =>
-        definition.handler(data, { id: job.id, attempt: job.retryCount ?? 0, requestId: cause, log, signal }),
-      );
+      const output = await this.#boundary.run((signal) => definition.handler(data, { id: job.id, attempt, requestId: cause, log, signal }));
       log.info('job completed');
+      changed('completed');
       return { id: job.id, status: 'completed', output };
     } catch (error) {
       log.warn({ err: error }, 'job failed; pg-boss retries it with backoff until its retry limit');
       // Outputs are shown to users (an import's status) and admins: an AppError's message
       // is written for them; anything else stays in the log, found by its request id.
       const message = error instanceof AppError ? error.message : `The job failed; its log lines carry request id ${cause}`;
+      changed('failed');
       return { id: job.id, status: 'failed', output: { message } };
     }
   }
