@@ -15,6 +15,8 @@ import type { Module } from './platform/module.ts';
 import { lazyRootLogger } from './platform/observability/lazy-logger.ts';
 import { requestIdFor } from './platform/observability/request-id.ts';
 import type { Platform } from './platform/platform.ts';
+import { RealtimeGateway } from './platform/realtime/gateway.ts';
+import { registerRealtimeRoute, strayUpgradeRefusal } from './platform/realtime/route.ts';
 import { registerCors } from './platform/security/cors.ts';
 import { createResponseHeaderStamp } from './platform/security/headers.ts';
 import { registerJsonBodyParser } from './platform/security/json-body.ts';
@@ -29,6 +31,13 @@ import { registerTimeBudgets } from './platform/security/time-budget.ts';
 function trustProxyOption(setting: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
   if (typeof setting === 'number') return (_address, hop) => hop < setting;
   return setting;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This process's WebSocket gateway (when a module authenticates sockets): its stats are the tests' to read. */
+    realtimeGateway: RealtimeGateway | undefined;
+  }
 }
 
 export interface BuildAppOptions {
@@ -76,7 +85,9 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
       done(new AppError('VALIDATION_FAILED', 'An HTTP/1.1 request needs a Host header', { headers: { connection: 'close' } }));
       return;
     }
-    done();
+    // An upgrade request Node handed over (`raw.upgrade`) is answered here over HTTP unless the gateway takes it.
+    // (`upgrade` is set by Node's parser and missing from its types.)
+    done((request.raw as { upgrade?: boolean }).upgrade ? strayUpgradeRefusal(request, reply) : undefined);
   });
   // Before any route, so every schema (the modules' included) compiles with the request rules.
   app.setValidatorCompiler(createRequestValidatorCompiler());
@@ -89,6 +100,18 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
   registerTimeBudgets(app, edge.budgets, inFlight);
   await registerOpenApi(app);
   registerHealthRoutes(app, platform.readiness);
+  const modules = options.modules ?? [];
+  const authenticator = modules.find((module) => module.authenticator)?.authenticator;
+  const gateway = authenticator
+    ? new RealtimeGateway({
+        hub: platform.realtime,
+        limits: config.realtime,
+        topics: modules.flatMap((module) => module.topics ?? []),
+        authenticator,
+        logger,
+      })
+    : undefined;
+  app.decorate('realtimeGateway', gateway);
 
   await app.register(
     async (api) => {
@@ -96,7 +119,12 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
       // that read it, and the plugin's onSend hook stays off every other response.
       await api.register(cookie, { hook: false });
       registerRateLimits(api, platform.rateLimiters, config.rateLimits);
-      for (const module of options.modules ?? []) {
+      if (gateway && authenticator) {
+        // Close frames get a moment to leave before the server stops; never most of the grace period.
+        const closeWaitMs = Math.min(2_000, Math.floor(config.shutdownGraceMs / 4));
+        await registerRealtimeRoute(api, { gateway, authenticator, maxFrameBytes: config.realtime.maxFrameBytes, closeWaitMs });
+      }
+      for (const module of modules) {
         const { routes } = module;
         if (routes) await api.register(async (scope) => routes(scope));
       }

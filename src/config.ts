@@ -31,6 +31,19 @@ export interface Config {
   edge: EdgeConfig;
   jobs: JobsConfig;
   uploads: UploadsConfig;
+  realtime: RealtimeConfig;
+}
+
+/** The WebSocket gateway's limits (DESIGN.md, "Realtime"). */
+export interface RealtimeConfig {
+  maxFrameBytes: number;
+  maxMessagesPerSecond: number;
+  maxSubscriptions: number;
+  maxConnectionsPerAccount: number;
+  maxConnections: number;
+  maxBufferedBytes: number;
+  pingIntervalMs: number;
+  maxProtocolErrors: number;
 }
 
 export interface UploadsConfig {
@@ -275,6 +288,16 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       heartbeatGraceMs: integer(env, 'WORKER_HEARTBEAT_GRACE_MS', 30_000, 200, 3_600_000),
       pollingIntervalSeconds: integer(env, 'JOB_POLL_INTERVAL_SECONDS', 2, 1, 600),
       batchSize: integer(env, 'JOB_BATCH_SIZE', 5, 1, 100),
+    },
+    realtime: {
+      maxFrameBytes: byteSize(env, 'WS_MAX_FRAME_SIZE', 16 * 1024),
+      maxMessagesPerSecond: integer(env, 'WS_MAX_MESSAGES_PER_SECOND', 20, 1, 10_000),
+      maxSubscriptions: integer(env, 'WS_MAX_SUBSCRIPTIONS', 100, 1, 10_000),
+      maxConnectionsPerAccount: integer(env, 'WS_MAX_CONNECTIONS_PER_ACCOUNT', 20, 1, 100_000),
+      maxConnections: integer(env, 'WS_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+      maxBufferedBytes: byteSize(env, 'WS_MAX_BUFFERED_SIZE', 1024 * 1024),
+      pingIntervalMs: integer(env, 'WS_PING_INTERVAL_MS', 30_000, 100, 3_600_000),
+      maxProtocolErrors: integer(env, 'WS_MAX_PROTOCOL_ERRORS', 10, 0, 10_000),
     },
     edge: {
       requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),

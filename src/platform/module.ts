@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ReadinessCheck } from './health.ts';
 import type { JobDefinition } from './jobs/queue.ts';
+import type { RealtimeAuthenticator } from './realtime/contract.ts';
 
 /** A long-running consumer or evaluator (the vote consumer, the alert evaluator). */
 export interface Loop {
@@ -32,4 +33,6 @@ export interface Module {
   topics?: TopicDefinition[];
   /** Checks added to /health/ready: every role. */
   readiness?: ReadinessCheck[];
+  /** Who opens a WebSocket and whether their session still stands: the accounts module's, for the gateway (`serve`). */
+  authenticator?: RealtimeAuthenticator;
 }

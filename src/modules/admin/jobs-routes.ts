@@ -5,11 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import { decodeCursor, isTimestampText, isUuid } from '../../platform/http/keyset.ts';
 import { EmptyBody, errorResponses, IdParams, NextCursor, NoContent, PageQuery } from '../../platform/http/schemas.ts';
 import { JOB_STATES, type JobQueue } from '../../platform/jobs/queue.ts';
+import type { RealtimeHub } from '../../platform/realtime/hub.ts';
 import type { Guard } from '../auth/guard.ts';
 import { SECURED } from '../auth/wire.ts';
 import { JobSchema } from './wire.ts';
 
-export async function registerAdminJobRoutes(app: FastifyInstance, jobs: JobQueue, guard: Guard): Promise<void> {
+export async function registerAdminJobRoutes(app: FastifyInstance, jobs: JobQueue, guard: Guard, realtime: RealtimeHub): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['admin'];
 
@@ -75,6 +76,7 @@ export async function registerAdminJobRoutes(app: FastifyInstance, jobs: JobQueu
       async (request, reply) => {
         await (action === 'retry' ? jobs.retry(request.params.id) : jobs.cancel(request.params.id));
         request.log.info({ event: `jobs.${action}`, job_id: request.params.id }, `job ${action} requested`);
+        realtime.publish('jobs', action === 'retry' ? 'job.retried' : 'job.cancelled', { id: request.params.id }, request.id);
         return reply.code(204).send(null);
       },
     );

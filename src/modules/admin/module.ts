@@ -12,7 +12,9 @@ export function createAdminModule(platform: Platform, auth: AuthService, guard: 
     name: 'admin',
     routes: async (api) => {
       await registerAdminUserRoutes(api, auth, guard);
-      await registerAdminJobRoutes(api, platform.jobs, guard);
+      await registerAdminJobRoutes(api, platform.jobs, guard, platform.realtime);
     },
+    // The job queue publishes every attempt's state here (platform.ts); operators watch it live.
+    topics: [{ prefix: 'jobs', maySubscribe: async (subscriber) => subscriber.role === 'admin' }],
   };
 }

@@ -36,13 +36,16 @@ function bearerToken(request: FastifyRequest): string | undefined {
   return match[1];
 }
 
+function fromAllowedOrigin(request: FastifyRequest, allowedOrigins: readonly string[]): boolean {
+  const origin = request.headers.origin;
+  return origin !== undefined && (origin === `${request.protocol}://${request.host}` || allowedOrigins.includes(origin));
+}
+
 /** Cookies are sent by browsers on their own, so a cookie-authenticated write must prove it came from an allowed page. */
 function assertSameSiteWrite(request: FastifyRequest, allowedOrigins: readonly string[]): void {
   if (!UNSAFE_METHODS.has(request.method)) return;
   if (request.headers['sec-fetch-site'] === 'same-origin') return;
-  const origin = request.headers.origin;
-  const ownOrigin = `${request.protocol}://${request.host}`;
-  if (origin && (origin === ownOrigin || allowedOrigins.includes(origin))) return;
+  if (fromAllowedOrigin(request, allowedOrigins)) return;
   throw new AppError('CSRF_REJECTED', 'Cross-site request rejected: cookie-authenticated writes need an allowed Origin');
 }
 
@@ -51,6 +54,12 @@ export interface Guard {
   identify(request: FastifyRequest): Promise<Authenticated | undefined>;
   requireUser: preHandlerAsyncHookHandler;
   requireAdmin: preHandlerAsyncHookHandler;
+  /**
+   * The caller of a WebSocket upgrade. A browser sends the cookie with an upgrade from any
+   * page (a GET, so SameSite=Lax does not stop it): a cookie-authenticated upgrade must
+   * come from an allowed Origin, or any site could open a socket as its visitor.
+   */
+  identifyUpgrade(request: FastifyRequest): Promise<Authenticated>;
 }
 
 export function createGuard(auth: AuthService, allowedOrigins: readonly string[]): Guard {
@@ -81,5 +90,14 @@ export function createGuard(auth: AuthService, allowedOrigins: readonly string[]
     if (authOf(request).user.role !== 'admin') throw new AppError('FORBIDDEN', 'Admin role required');
   }
 
-  return { identify, requireUser, requireAdmin };
+  async function identifyUpgrade(request: FastifyRequest): Promise<Authenticated> {
+    const result = await identify(request);
+    if (!result) throw new AppError('UNAUTHENTICATED', 'Sign in first: send the session cookie or "Authorization: Bearer <token>"');
+    if (bearerToken(request) === undefined && !fromAllowedOrigin(request, allowedOrigins)) {
+      throw new AppError('CSRF_REJECTED', 'Cross-site WebSocket rejected: a cookie-authenticated upgrade needs an allowed Origin');
+    }
+    return result;
+  }
+
+  return { identify, requireUser, requireAdmin, identifyUpgrade };
 }

@@ -4,6 +4,7 @@ import type { Module } from '../../platform/module.ts';
 import type { Platform } from '../../platform/platform.ts';
 import { createGuard, type Guard } from './guard.ts';
 import { authJobs } from './jobs.ts';
+import { sessionExpiry } from './repo.ts';
 import { registerAuthRoutes } from './routes.ts';
 import { AuthService } from './service.ts';
 
@@ -25,5 +26,12 @@ export function createAuthModule(platform: Platform): AuthModule {
       await registerAuthRoutes(api, service, guard);
     },
     jobs: authJobs(service),
+    authenticator: {
+      async authenticateUpgrade(request) {
+        const { user, session } = await guard.identifyUpgrade(request);
+        return { userId: user.id, role: user.role, sessionId: session.id, expiresAt: sessionExpiry(session) };
+      },
+      liveSessions: (sessionIds) => service.liveSessions(sessionIds),
+    },
   };
 }

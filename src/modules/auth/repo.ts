@@ -1,5 +1,5 @@
 // Database access of the accounts module: users and sessions, nothing else.
-import { and, asc, desc, eq, gt, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, ne, sql } from 'drizzle-orm';
 import type { Orm } from '../../platform/db/database.ts';
 import { cachedRead, cachedWrite, type SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { sessions, users } from './schema.ts';
@@ -8,7 +8,7 @@ export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type Role = UserRow['role'];
 /** When a session ends: its idle or its absolute expiry, whichever comes first. */
-export function sessionExpiry(session: SessionRow): Date {
+export function sessionExpiry(session: Pick<SessionRow, 'idleExpiresAt' | 'absoluteExpiresAt'>): Date {
   return session.idleExpiresAt < session.absoluteExpiresAt ? session.idleExpiresAt : session.absoluteExpiresAt;
 }
 
@@ -126,10 +126,25 @@ export class AuthRepo {
     return (await this.#changing(() => this.#db.delete(sessions).where(where).returning({ id: sessions.id }))).length > 0;
   }
 
-  /** Deletes the user's sessions except `keepId`; returns how many went. */
-  async deleteSessionsOfUser(userId: string, keepId?: string): Promise<number> {
+  /** Deletes the user's sessions except `keepId`; returns the ids that went (their sockets close). */
+  async deleteSessionsOfUser(userId: string, keepId?: string): Promise<string[]> {
     const where = keepId ? and(eq(sessions.userId, userId), ne(sessions.id, keepId)) : eq(sessions.userId, userId);
-    return (await this.#changing(() => this.#db.delete(sessions).where(where).returning({ id: sessions.id }))).length;
+    const rows = await this.#changing(() => this.#db.delete(sessions).where(where).returning({ id: sessions.id }));
+    return rows.map((row) => row.id);
+  }
+
+  /** Of these sessions, the ones still valid at `now` whose account is active: expiry and the account's role. */
+  async liveSessions(
+    ids: readonly string[],
+    now: Date,
+  ): Promise<{ id: string; idleExpiresAt: Date; absoluteExpiresAt: Date; role: Role }[]> {
+    return this.#db
+      .select({ id: sessions.id, idleExpiresAt: sessions.idleExpiresAt, absoluteExpiresAt: sessions.absoluteExpiresAt, role: users.role })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(
+        and(inArray(sessions.id, [...ids]), eq(users.active, true), gt(sessions.idleExpiresAt, now), gt(sessions.absoluteExpiresAt, now)),
+      );
   }
 
   async deleteExpiredSessions(now: Date): Promise<number> {

@@ -156,6 +156,7 @@ export class AuthService {
     const { session, user } = found;
     if (sessionExpiry(session).getTime() <= now || !user.active) {
       await this.#repo.deleteSession(session.id);
+      this.#platform.realtime.endSessions([session.id]);
       return undefined;
     }
     const idleTtl = this.#platform.config.auth.sessionIdleTtlMs;
@@ -170,6 +171,18 @@ export class AuthService {
 
   async logout(session: SessionRow): Promise<void> {
     await this.#repo.deleteSession(session.id);
+    this.#platform.realtime.endSessions([session.id]);
+  }
+
+  /** For the realtime gateway: which of these sessions still stand, until when, and their account's role now. */
+  async liveSessions(sessionIds: readonly string[]): Promise<Map<string, { expiresAt: Date; role: Role }>> {
+    const live = new Map<string, { expiresAt: Date; role: Role }>();
+    // Bounded batches: a process may hold thousands of sockets.
+    for (let start = 0; start < sessionIds.length; start += 1_000) {
+      const rows = await this.#repo.liveSessions(sessionIds.slice(start, start + 1_000), new Date());
+      for (const row of rows) live.set(row.id, { expiresAt: sessionExpiry(row), role: row.role });
+    }
+    return live;
   }
 
   listSessions(auth: Authenticated): Promise<SessionRow[]> {
@@ -178,13 +191,15 @@ export class AuthService {
 
   async revokeSession(auth: Authenticated, sessionId: string, context: RequestContext): Promise<void> {
     if (!(await this.#repo.deleteSession(sessionId, auth.user.id))) throw new AppError('NOT_FOUND', 'No such session');
+    this.#platform.realtime.endSessions([sessionId]);
     context.log.info({ event: 'auth.session_revoked', user_id: auth.user.id, session_id: sessionId }, 'session revoked');
   }
 
   async revokeOtherSessions(auth: Authenticated, context: RequestContext): Promise<number> {
     const revoked = await this.#repo.deleteSessionsOfUser(auth.user.id, auth.session.id);
-    context.log.info({ event: 'auth.sessions_revoked', user_id: auth.user.id, revoked }, 'other sessions revoked');
-    return revoked;
+    this.#platform.realtime.endSessions(revoked);
+    context.log.info({ event: 'auth.sessions_revoked', user_id: auth.user.id, revoked: revoked.length }, 'other sessions revoked');
+    return revoked.length;
   }
 
   async changePassword(
@@ -207,11 +222,12 @@ export class AuthService {
     assertAcceptablePassword(input.newPassword, 'body.new_password');
     await this.#repo.updateUser(auth.user.id, { passwordHash: await this.#hasher.hash(input.newPassword) });
     const revoked = await this.#repo.deleteSessionsOfUser(auth.user.id, auth.session.id);
+    this.#platform.realtime.endSessions(revoked);
     context.log.info(
-      { event: 'auth.password_changed', user_id: auth.user.id, ip: context.ip, sessions_revoked: revoked },
+      { event: 'auth.password_changed', user_id: auth.user.id, ip: context.ip, sessions_revoked: revoked.length },
       'password changed',
     );
-    return revoked;
+    return revoked.length;
   }
 
   async listUsers(limit: number, cursor?: string): Promise<{ users: UserRow[]; nextCursor: string | null }> {
@@ -233,7 +249,7 @@ export class AuthService {
     const before = await this.#repo.findUserById(userId);
     if (!before) throw new AppError('NOT_FOUND', 'No such user');
     const after = (await this.#repo.updateUser(userId, change)) as UserRow;
-    if (change.active === false) await this.#repo.deleteSessionsOfUser(userId);
+    if (change.active === false) this.#platform.realtime.endSessions(await this.#repo.deleteSessionsOfUser(userId));
     if (change.role !== undefined && change.role !== before.role) {
       context.log.info(
         { event: 'auth.role_changed', user_id: userId, by: admin.user.id, from: before.role, to: change.role },

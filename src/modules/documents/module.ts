@@ -6,7 +6,7 @@ import type { Platform } from '../../platform/platform.ts';
 import type { Guard } from '../auth/guard.ts';
 import { documentJobs } from './jobs.ts';
 import { registerDocumentRoutes } from './routes.ts';
-import { DocumentsService, type DocumentsServiceOptions } from './service.ts';
+import { DOCUMENTS_TOPIC_PREFIX, DocumentsService, type DocumentsServiceOptions } from './service.ts';
 
 export interface DocumentsModule extends Module {
   service: DocumentsService;
@@ -19,6 +19,8 @@ export function createDocumentsModule(platform: Platform, guard: Guard, options:
     service,
     routes: (api) => registerDocumentRoutes(api, service, guard, platform.config.uploads),
     jobs: documentJobs(service),
+    // The parse job announces document.ready / document.failed here; the project's owner may listen.
+    topics: [{ prefix: DOCUMENTS_TOPIC_PREFIX, maySubscribe: (subscriber, topic) => service.mayWatchProject(subscriber.userId, topic) }],
     // Not critical: one document's missing bytes must not take the whole API out of rotation.
     readiness: [{ name: 'document_storage', critical: false, check: () => service.checkStorage() }],
   };

@@ -142,13 +142,15 @@ export class DocumentsRepo {
     id: string,
     sha256: string,
     values: Pick<DocumentRow, 'state' | 'failureReason' | 'lineCount' | 'language' | 'symbols'>,
-  ): Promise<void> {
-    await this.#changing(() =>
+  ): Promise<DocumentRow | undefined> {
+    const rows = await this.#changing(() =>
       tx
         .update(documents)
         .set({ ...values, updatedAt: sql`now()` })
-        .where(and(eq(documents.id, id), eq(documents.sha256, sha256), eq(documents.state, 'pending'))),
+        .where(and(eq(documents.id, id), eq(documents.sha256, sha256), eq(documents.state, 'pending')))
+        .returning(),
     );
+    return rows[0];
   }
 
   async deleteDocument(tx: Orm, id: string): Promise<DocumentRow | undefined> {

@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AppError } from '../../platform/errors.ts';
-import { decodeCursor, keysetPage } from '../../platform/http/keyset.ts';
+import { decodeCursor, isUuid, keysetPage } from '../../platform/http/keyset.ts';
 import type { RequestContext } from '../../platform/http/request-context.ts';
 import type { JobContext, JobSummary } from '../../platform/jobs/queue.ts';
 import type { Platform } from '../../platform/platform.ts';
@@ -14,6 +14,7 @@ import { normaliseDocumentPath } from './paths.ts';
 import { type DocumentListing, type DocumentRow, DocumentsRepo, type ProjectRow } from './repo.ts';
 
 export const PARSE_JOB = 'documents.parse';
+export const DOCUMENTS_TOPIC_PREFIX = 'documents:';
 export const ORPHAN_SWEEP_JOB = 'documents.sweep-orphan-blobs';
 export const IMPORT_JOB = 'documents.import';
 
@@ -203,41 +204,42 @@ export class DocumentsService {
       content = await this.#blobs.get(sha256);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      await this.#fail(documentId, sha256, 'stored content is missing');
+      await this.#fail(documentId, sha256, 'stored content is missing', job.requestId);
       return;
     }
     if (sha256Hex(content) !== sha256) {
-      await this.#fail(documentId, sha256, 'stored content does not match its checksum');
+      await this.#fail(documentId, sha256, 'stored content does not match its checksum', job.requestId);
       return;
     }
     job.signal.throwIfAborted();
-    let parsed: ReturnType<typeof parseDocument>;
-    await this.#platform.db.transaction(async (tx) => {
+    const parsedRow = await this.#platform.db.transaction(async (tx) => {
       const document = await this.#repo.findDocument(tx.orm, documentId);
       if (!document || document.sha256 !== sha256 || document.state !== 'pending') {
         job.log.info({ document_id: documentId }, 'document changed or already parsed; nothing to do');
-        return;
+        return undefined;
       }
+      let parsed: ReturnType<typeof parseDocument>;
       try {
         parsed = parseDocument(document.path, content);
       } catch (error) {
         if (!(error instanceof NotTextError)) throw error;
-        await this.#repo.markParsed(tx.orm, documentId, sha256, {
+        return this.#repo.markParsed(tx.orm, documentId, sha256, {
           state: 'failed',
           failureReason: error.message,
           lineCount: null,
           language: null,
           symbols: null,
         });
-        return;
       }
-      await this.#repo.markParsed(tx.orm, documentId, sha256, { state: 'ready', failureReason: null, ...parsed });
+      const row = await this.#repo.markParsed(tx.orm, documentId, sha256, { state: 'ready', failureReason: null, ...parsed });
       this.#options.afterFirstParseWrite?.(job);
+      return row;
     });
+    this.#announceParsed(parsedRow, job.requestId);
   }
 
-  async #fail(documentId: string, sha256: string, reason: string): Promise<void> {
-    await this.#platform.db.transaction((tx) =>
+  async #fail(documentId: string, sha256: string, reason: string, requestId: string): Promise<void> {
+    const row = await this.#platform.db.transaction((tx) =>
       this.#repo.markParsed(tx.orm, documentId, sha256, {
         state: 'failed',
         failureReason: reason,
@@ -246,6 +248,21 @@ export class DocumentsService {
         symbols: null,
       }),
     );
+    this.#announceParsed(row, requestId);
+  }
+
+  /** After the commit: the project's owner sees the parse state change live (`documents:<project_id>`). */
+  #announceParsed(row: DocumentRow | undefined, requestId: string): void {
+    if (!row) return;
+    const data = { id: row.id, path: row.path, state: row.state, failure_reason: row.failureReason };
+    this.#platform.realtime.publish(`${DOCUMENTS_TOPIC_PREFIX}${row.projectId}`, `document.${row.state}`, data, requestId);
+  }
+
+  /** Who may watch a project's documents live: its owner. */
+  async mayWatchProject(userId: string, topic: string): Promise<boolean> {
+    const projectId = topic.slice(DOCUMENTS_TOPIC_PREFIX.length);
+    if (!isUuid(projectId)) return false;
+    return (await this.#repo.findProject(userId, projectId)) !== undefined;
   }
 
   async list(ownerId: string, projectId: string, query: { prefix?: string; q?: string; cursor?: string; limit: number }) {
