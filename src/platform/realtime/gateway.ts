@@ -22,6 +22,8 @@ import {
 // setTimeout's limit; a session expiring later is re-armed when this fires.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const LISTENERS_PER_CONNECTION = 3;
+// Over the message rate, messages are dropped with an error; this many times over it in one second is a flood: 1008.
+const FLOOD_FACTOR = 5;
 
 export class RealtimeGateway implements RealtimeDelivery {
   readonly #limits: RealtimeLimits;
@@ -175,7 +177,12 @@ export class RealtimeGateway implements RealtimeDelivery {
     }
     connection.messagesInWindow += 1;
     if (connection.messagesInWindow <= this.#limits.maxMessagesPerSecond) return true;
-    // One error (and one strike) per second of flooding; the rest is dropped unread.
+    if (connection.messagesInWindow > this.#limits.maxMessagesPerSecond * FLOOD_FACTOR) {
+      connection.log.info({ user_id: connection.identity.userId }, 'websocket closed: message flood');
+      this.#close(connection, CLOSE.POLICY, 'message flood');
+      return false;
+    }
+    // One error (and one strike) per second over the rate; the rest is dropped unread.
     if (connection.messagesInWindow === this.#limits.maxMessagesPerSecond + 1) {
       this.#protocolError(
         connection,

@@ -81,7 +81,12 @@ describe.each(shapes)('realtime gateway (%s)', (shape) => {
   });
 
   it("lets an owner watch their project's documents: document.ready carries the upload's request id", async () => {
-    const project = await test.app.inject({ method: 'POST', url: '/api/v1/projects', headers: bearer(alice.token), payload: { name: 'live' } });
+    const project = await test.app.inject({
+      method: 'POST',
+      url: '/api/v1/projects',
+      headers: bearer(alice.token),
+      payload: { name: 'live' },
+    });
     const projectId = project.json().project.id as string;
     const socket = await openSocket(url, bearer(alice.token));
     socket.send({ op: 'subscribe', topic: `documents:${projectId}` });
