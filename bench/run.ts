@@ -4,6 +4,7 @@ import { benchDocuments } from './documents.ts';
 import { benchEdge } from './edge.ts';
 import { type BenchSection, type SuiteResult, writeResults } from './lib.ts';
 import { benchReads } from './reads.ts';
+import { benchRealtime } from './realtime.ts';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<BenchSection[]>> = {
@@ -11,6 +12,7 @@ const suites: Record<string, () => Promise<BenchSection[]>> = {
   edge: () => benchEdge(),
   documents: () => benchDocuments(),
   reads: () => benchReads(),
+  realtime: () => benchRealtime(),
 };
 
 const results: SuiteResult[] = [];

@@ -7,6 +7,7 @@ import { type ErrorCode, isDependencyUnavailable } from '../errors.ts';
 import type { TopicDefinition } from '../module.ts';
 import { type Connection, ConnectionIndex } from './connection.ts';
 import type { GatewayStats, RealtimeAuthenticator, RealtimeIdentity, RealtimeLimits } from './contract.ts';
+import { SubscriptionDecisions } from './decisions.ts';
 import type { RealtimeDelivery, RealtimeHub } from './hub.ts';
 import {
   CLOSE,
@@ -22,6 +23,8 @@ import {
 // setTimeout's limit; a session expiring later is re-armed when this fires.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const LISTENERS_PER_CONNECTION = 3;
+// How long a who-may-subscribe answer is reused (decisions.ts says why that is safe).
+const DECISION_TTL_MS = 30_000;
 // Over the message rate, messages are dropped with an error; this many times over it in one second is a flood: 1008.
 const FLOOD_FACTOR = 5;
 
@@ -35,6 +38,7 @@ export class RealtimeGateway implements RealtimeDelivery {
   readonly #bySession = new ConnectionIndex<string>();
   readonly #perAccount = new Map<string, number>();
   readonly #detach: () => void;
+  readonly #decisions = new SubscriptionDecisions(DECISION_TTL_MS);
   #heartbeat: NodeJS.Timeout | undefined;
   #listeners = 0;
   #closing = false;
@@ -124,6 +128,7 @@ export class RealtimeGateway implements RealtimeDelivery {
     clearTimeout(timer);
     for (const socket of sockets) if (socket.readyState !== socket.CLOSED) socket.terminate();
     this.#detach();
+    this.#decisions.clear();
   }
 
   stats(): GatewayStats {
@@ -224,7 +229,7 @@ export class RealtimeGateway implements RealtimeDelivery {
     connection.pending.add(topic);
     let allowed: boolean;
     try {
-      allowed = await definition.maySubscribe({ userId: connection.identity.userId, role: connection.identity.role }, topic);
+      allowed = await this.#decisions.decide(definition, { userId: connection.identity.userId, role: connection.identity.role }, topic);
     } catch (error) {
       connection.pending.delete(topic);
       if (connection.released) return;

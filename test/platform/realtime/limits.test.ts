@@ -85,8 +85,8 @@ describe('realtime limits', () => {
     await eventually(async () => gateway().stats().connections === 0);
   });
 
-  it('terminates a peer that stops answering pings', async () => {
-    const quick = await startTestApp('embedded', { env: { WS_PING_INTERVAL_MS: '200' } });
+  it('terminates a peer that stops answering pings; closes sockets over WS_MAX_CONNECTIONS with 1013', async () => {
+    const quick = await startTestApp('embedded', { env: { WS_PING_INTERVAL_MS: '200', WS_MAX_CONNECTIONS: '2' } });
     try {
       const quickUrl = await gatewayUrl(quick.app);
       const account = await registerAndLogin(quick.app);
@@ -97,7 +97,10 @@ describe('realtime limits', () => {
       await new Promise((resolve) => setTimeout(resolve, 600));
       answering.send({ op: 'ping' });
       await answering.next((frame) => frame.op === 'pong');
-      answering.ws.close();
+      const second = await openSocket(quickUrl, bearer((await registerAndLogin(quick.app)).token));
+      const third = await openSocket(quickUrl, bearer(account.token));
+      expect(await third.closed).toEqual({ code: 1013, reason: 'over capacity: too many connections on this server' });
+      for (const socket of [answering, second]) socket.ws.close();
     } finally {
       await quick.close();
     }
