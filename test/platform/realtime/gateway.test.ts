@@ -2,11 +2,14 @@
 // and Origin), the protocol's ops and errors, topic authorization, and events that carry
 // the request id of what caused them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type ClientState, RealtimeClient } from '../../../src/platform/realtime/client.ts';
 import { bearer, registerAndLogin, type SignedIn } from '../../helpers/accounts.ts';
 import { expectSecurityHeaders } from '../../helpers/expect-headers.ts';
 import { shapes } from '../../helpers/shapes.ts';
 import { gatewayUrl, openSocket, refusedUpgrade } from '../../helpers/sockets.ts';
 import { startTestApp, type TestApp } from '../../helpers/test-app.ts';
+import { eventually } from '../../helpers/wait.ts';
 
 const ALLOWED_ORIGIN = 'https://app.example.test';
 
@@ -121,5 +124,18 @@ describe.each(shapes)('realtime gateway (%s)', (shape) => {
     await socket.next((frame) => frame.op === 'unsubscribed');
     expect(test.app.realtimeGateway?.stats().subscriptions).toBe(0);
     socket.ws.close();
+  });
+
+  it('the typed client: a refused subscription rejects with the error frame, a granted one resolves, 4401 ends it for good', async () => {
+    const user = await registerAndLogin(test.app);
+    const project = await test.app.inject({ method: 'POST', url: '/api/v1/projects', headers: bearer(user.token), payload: { name: 'c' } });
+    const states: ClientState[] = [];
+    const client = new RealtimeClient({ connect: () => new WebSocket(url, { headers: bearer(user.token) }), minReconnectDelayMs: 50 });
+    client.onStateChange((state) => states.push(state));
+    await expect(client.subscribe('jobs')).rejects.toMatchObject({ error_code: 'FORBIDDEN', topic: 'jobs' });
+    await client.subscribe(`documents:${project.json().project.id}`);
+    await test.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: bearer(user.token) });
+    await eventually(async () => client.state === 'closed');
+    expect(states).toEqual(['open', 'closed']);
   });
 });

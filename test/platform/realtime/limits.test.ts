@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, registerAndLogin, type SignedIn } from '../../helpers/accounts.ts';
-import { gatewayUrl, openSocket, type TestSocket } from '../../helpers/sockets.ts';
+import { gatewayUrl, openSocket, refusedUpgrade, type TestSocket } from '../../helpers/sockets.ts';
 import { startTestApp, type TestApp } from '../../helpers/test-app.ts';
 import { eventually } from '../../helpers/wait.ts';
 
@@ -103,6 +103,26 @@ describe('realtime limits', () => {
       for (const socket of [answering, second]) socket.ws.close();
     } finally {
       await quick.close();
+    }
+  });
+
+  it('counts upgrades against the per-IP API limit: past it, 429 with Retry-After in the envelope', async () => {
+    const limited = await startTestApp('embedded', { env: { API_RATE_LIMIT_PER_MINUTE: '3' } });
+    try {
+      const limitedUrl = await gatewayUrl(limited.app);
+      const account = await registerAndLogin(limited.app);
+      const refusals = [];
+      for (let attempt = 0; attempt < 6; attempt += 1) {
+        const refused = await refusedUpgrade(limitedUrl, bearer(account.token)).catch(() => undefined);
+        if (refused) refusals.push(refused);
+      }
+      expect(refusals.length).toBeGreaterThan(0);
+      const [first] = refusals;
+      expect(first?.status).toBe(429);
+      expect(first?.body.error_code).toBe('RATE_LIMITED');
+      expect(Number(first?.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await limited.close();
     }
   });
 
