@@ -76,6 +76,7 @@ export interface EdgeConfig {
   /** Time budgets by route kind; over budget answers 504 TIMEOUT. */
   budgets: { read: number; write: number; upload: number; search: number };
   jsonMaxDepth: number;
+  /** 0: no shedding on event-loop delay. */
   overloadMaxEventLoopDelayMs: number;
   overloadMaxHeapUsedBytes: number;
 }
@@ -310,7 +311,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
         search: integer(env, 'TIME_BUDGET_SEARCH_MS', 3_000, 10, 600_000),
       },
       jsonMaxDepth: integer(env, 'JSON_MAX_DEPTH', 32, 2, 1_000),
-      overloadMaxEventLoopDelayMs: integer(env, 'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 1_000, 10, 60_000),
+      overloadMaxEventLoopDelayMs: integer(env, 'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 1_000, 0, 60_000),
       overloadMaxHeapUsedBytes: byteSize(env, 'OVERLOAD_MAX_HEAP_USED', 0, 0),
     },
   };

@@ -8,7 +8,10 @@ import { sendError } from '../http/error-handler.ts';
 
 export async function registerOverloadProtection(app: FastifyInstance, edge: EdgeConfig): Promise<void> {
   await app.register(underPressure, {
-    maxEventLoopDelay: edge.overloadMaxEventLoopDelayMs,
+    // 0 turns the check off. Any other threshold also sheds for a second whenever the loop
+    // could not take a single delay sample in one (under-pressure reads that as Infinity,
+    // fastify/under-pressure#125): a process starved of CPU that badly is overloaded.
+    ...(edge.overloadMaxEventLoopDelayMs > 0 ? { maxEventLoopDelay: edge.overloadMaxEventLoopDelayMs } : {}),
     ...(edge.overloadMaxHeapUsedBytes > 0 ? { maxHeapUsedBytes: edge.overloadMaxHeapUsedBytes } : {}),
     retryAfter: 5,
     pressureHandler: (request, reply, type, value) => {
