@@ -3,6 +3,7 @@ import { benchAuth } from './auth.ts';
 import { benchDocuments } from './documents.ts';
 import { benchEdge } from './edge.ts';
 import { type BenchSection, type SuiteResult, writeResults } from './lib.ts';
+import { benchPolls } from './polls.ts';
 import { benchReads } from './reads.ts';
 
 const only = process.argv[2];
@@ -11,6 +12,7 @@ const suites: Record<string, () => Promise<BenchSection[]>> = {
   edge: () => benchEdge(),
   documents: () => benchDocuments(),
   reads: () => benchReads(),
+  polls: () => benchPolls(),
 };
 
 const results: SuiteResult[] = [];

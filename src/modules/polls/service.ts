@@ -135,7 +135,8 @@ export class PollsService {
 
   /** From the cache when it holds them; `fresh` reads the database (the realtime updates do). */
   async results(pollId: string, fresh = false): Promise<PollResults> {
-    const snapshot = (fresh ? undefined : await this.#cache.get(pollId)) ?? (await this.#readResults(pollId));
+    const cached = await this.#cache.get(pollId);
+    const snapshot = (fresh ? undefined : cached.snapshot) ?? (await this.#readResults(pollId, cached.generation));
     const pending = await this.#log.pending(pollId).catch((error: unknown) => {
       if (error instanceof ReplyError) throw error;
       return null; // Redis unreachable: the counts are still right, only their freshness is unknown
@@ -143,7 +144,7 @@ export class PollsService {
     return { ...snapshot, total: snapshot.counts.reduce((sum, n) => sum + n, 0), pending };
   }
 
-  async #readResults(pollId: string): Promise<ResultsSnapshot> {
+  async #readResults(pollId: string, generation: string): Promise<ResultsSnapshot> {
     const read = await this.#repo.counts(pollId);
     if (!read) throw new AppError('NOT_FOUND', 'No such poll');
     const snapshot: ResultsSnapshot = {
@@ -154,7 +155,7 @@ export class PollsService {
       closed: !isOpen(read.poll, read.asOf.getTime()),
       asOf: read.asOf.toISOString(),
     };
-    await this.#cache.set(snapshot);
+    await this.#cache.set(snapshot, generation);
     return snapshot;
   }
 
