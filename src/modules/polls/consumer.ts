@@ -81,6 +81,7 @@ export class VoteConsumer implements Loop {
         if (Date.now() - lastClaim >= this.#config.claimIntervalMs) {
           lastClaim = Date.now();
           await this.#claimStale();
+          await this.#forgetGoneConsumers();
         }
         const entries = await this.#log.read(this.consumerName, this.#config.batchSize, this.#config.blockMs);
         // Read before stop was asked, or while it was: this batch is in hand, so it is finished.
@@ -99,7 +100,14 @@ export class VoteConsumer implements Loop {
 
   async #claimStale(): Promise<void> {
     for (let round = 0; round < 100 && !this.#stopping; round += 1) {
-      const claimed = await this.#log.claimStale(this.consumerName, this.#config.claimIdleMs, this.#config.batchSize);
+      const { entries: claimed, lost } = await this.#log.claimStale(this.consumerName, this.#config.claimIdleMs, this.#config.batchSize);
+      if (lost.length > 0) {
+        // Accepted votes trimmed from the stream before anyone applied them: VOTE_STREAM_MAX_LENGTH is below the backlog.
+        this.#logger.error(
+          { event: 'polls.votes_lost', entry_ids: lost },
+          'pending vote entries were trimmed from the log before they were applied',
+        );
+      }
       if (claimed.length === 0) return;
       this.stats.claimed += claimed.length;
       this.#logger.info({ claimed: claimed.length }, 'claimed vote entries idle past the threshold');
@@ -111,6 +119,13 @@ export class VoteConsumer implements Loop {
       if (alive.length > 0) await this.#process(alive);
       if (claimed.length < this.#config.batchSize) return;
     }
+  }
+
+  /** Every process start adds a consumer name to the group; names of processes long gone holding nothing go. */
+  async #forgetGoneConsumers(): Promise<void> {
+    const idleMs = Math.max(this.#config.claimIdleMs, this.#config.blockMs) * 10;
+    const gone = await this.#log.forgetIdleConsumers(idleMs);
+    if (gone.length > 0) this.#logger.info({ consumers: gone }, 'forgot idle vote consumers that held no entries');
   }
 
   async #deadLetter(entry: LogEntry): Promise<void> {

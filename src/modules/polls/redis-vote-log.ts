@@ -157,7 +157,7 @@ export class RedisVoteLog implements VoteLog {
     return toEntries(entries).map((entry) => ({ ...entry, deliveries: 1 }));
   }
 
-  async claimStale(consumer: string, idleMs: number, count: number): Promise<LogEntry[]> {
+  async claimStale(consumer: string, idleMs: number, count: number): Promise<{ entries: LogEntry[]; lost: string[] }> {
     const reply = (await this.#redis.call(
       'XAUTOCLAIM',
       this.#stream,
@@ -169,7 +169,9 @@ export class RedisVoteLog implements VoteLog {
       count,
     )) as unknown[];
     const claimed = toEntries(reply[1]);
-    if (claimed.length === 0) return [];
+    // Redis 7 lists pending ids whose entries were trimmed away, and drops them from the group.
+    const lost = Array.isArray(reply[2]) ? reply[2].map(String) : [];
+    if (claimed.length === 0) return { entries: [], lost };
     // XAUTOCLAIM does not say how often an entry was delivered; XPENDING on this consumer does.
     const ids = claimed.map((entry) => entry.id).sort(compareIds);
     const pending = (await this.#redis.call(
@@ -178,11 +180,27 @@ export class RedisVoteLog implements VoteLog {
       CONSUMER_GROUP,
       ids[0] as string,
       ids.at(-1) as string,
-      claimed.length * 2,
+      // Its own entries left pending (malformed ones) may share the range: room for them too.
+      claimed.length + 10_000,
       consumer,
     )) as [string, string, number, number][];
     const deliveries = new Map(pending.map(([id, , , times]) => [id, Number(times)]));
-    return claimed.map((entry) => ({ ...entry, deliveries: deliveries.get(entry.id) ?? 1 }));
+    return { entries: claimed.map((entry) => ({ ...entry, deliveries: deliveries.get(entry.id) ?? 1 })), lost };
+  }
+
+  /** Forgets consumers that hold nothing and have been idle past `idleMs` (processes long gone). */
+  async forgetIdleConsumers(idleMs: number): Promise<string[]> {
+    const consumers = (await this.#redis.call('XINFO', 'CONSUMERS', this.#stream, CONSUMER_GROUP)) as unknown[][];
+    const gone: string[] = [];
+    for (const item of consumers) {
+      const info = toFields(item);
+      if (Number(info.pending) === 0 && Number(info.idle) > idleMs) {
+        // DELCONSUMER drops a consumer's pending entries too: only ever one that holds none.
+        await this.#redis.call('XGROUP', 'DELCONSUMER', this.#stream, CONSUMER_GROUP, String(info.name));
+        gone.push(String(info.name));
+      }
+    }
+    return gone;
   }
 
   async acknowledge(entries: LogEntry[]): Promise<void> {

@@ -94,7 +94,7 @@ export class TableVoteLog implements VoteLog {
     return rows.sort((a, b) => a.id - b.id).map(toEntry);
   }
 
-  async claimStale(consumer: string, idleMs: number, count: number): Promise<LogEntry[]> {
+  async claimStale(consumer: string, idleMs: number, count: number): Promise<{ entries: LogEntry[]; lost: string[] }> {
     const rows = await this.#db.query<LogRow>(
       `update poll_vote_log set consumer = $1, delivered_at = now(), deliveries = deliveries + 1
         where id in (select id from poll_vote_log
@@ -103,7 +103,11 @@ export class TableVoteLog implements VoteLog {
         returning id, entry, deliveries`,
       [consumer, idleMs, count],
     );
-    return rows.sort((a, b) => a.id - b.id).map(toEntry);
+    return { entries: rows.sort((a, b) => a.id - b.id).map(toEntry), lost: [] };
+  }
+
+  async forgetIdleConsumers(_idleMs: number): Promise<string[]> {
+    return []; // a row names its consumer only while it holds the row
   }
 
   async acknowledge(entries: LogEntry[]): Promise<void> {

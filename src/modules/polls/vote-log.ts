@@ -34,8 +34,14 @@ export interface VoteLog {
   closePoll(pollId: string): Promise<number>;
   /** Up to `count` entries nobody has read yet, handed to `consumer`; waits up to blockMs for one. */
   read(consumer: string, count: number, blockMs: number): Promise<LogEntry[]>;
-  /** Entries handed out at least idleMs ago and not acknowledged, now handed to `consumer`. */
-  claimStale(consumer: string, idleMs: number, count: number): Promise<LogEntry[]>;
+  /**
+   * Entries handed out at least idleMs ago and not acknowledged, now handed to `consumer`;
+   * `lost` names pending entries the log no longer holds (trimmed past its cap before anyone
+   * acknowledged them), which only an operator can account for.
+   */
+  claimStale(consumer: string, idleMs: number, count: number): Promise<{ entries: LogEntry[]; lost: string[] }>;
+  /** Forgets consumers (process names) that hold nothing and were idle past idleMs; the names forgotten. */
+  forgetIdleConsumers(idleMs: number): Promise<string[]>;
   /** Done with these entries (after commit): they leave the log and their polls' pending counts. */
   acknowledge(entries: LogEntry[]): Promise<void>;
   /** Moves an entry to the dead letters and acknowledges it. */
