@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { type Redis, ReplyError } from 'ioredis';
 import { AppError } from '../../platform/errors.ts';
+import { waitForRedis } from '../../platform/redis.ts';
 import { type AppendOutcome, type LogEntry, type NewVote, pollOf, type VoteLog } from './vote-log.ts';
 
 export const CONSUMER_GROUP = 'vote-processors';
@@ -138,7 +139,10 @@ export class RedisVoteLog implements VoteLog {
   }
 
   async read(consumer: string, count: number, blockMs: number): Promise<LogEntry[]> {
-    const reply = await this.#readerConnection().call(
+    const reader = this.#readerConnection();
+    // A new (or reconnecting) connection refuses commands until ready: no offline queue.
+    if (reader.status !== 'ready') await waitForRedis(reader, this.#blockMs + 2_000);
+    const reply = await reader.call(
       'XREADGROUP',
       'GROUP',
       CONSUMER_GROUP,

@@ -208,3 +208,35 @@ describe.each(shapes)('polls (%s shape)', (shape) => {
     expect(await pendingEntries()).toBe(0);
   });
 });
+
+describe('the per-account vote limit (embedded shape)', () => {
+  it('answers 429 RATE_LIMITED with Retry-After past VOTE_RATE_LIMIT_PER_MINUTE, whatever the poll', async () => {
+    const t = await startTestApp('embedded', { env: { ...POLLS_TEST_ENV, VOTE_RATE_LIMIT_PER_MINUTE: '2' } });
+    try {
+      const [owner, voter] = await createVoters(t.platform.db.query.bind(t.platform.db), 2);
+      const statuses: number[] = [];
+      let last: { headers: Record<string, unknown>; body: string } | undefined;
+      for (let i = 0; i < 3; i += 1) {
+        const created = await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/polls',
+          headers: bearer(owner?.token ?? ''),
+          payload: { question: `q${i}`, options: ['a', 'b'] },
+        });
+        const response = await t.app.inject({
+          method: 'POST',
+          url: `/api/v1/polls/${created.json().poll.id}/votes`,
+          headers: bearer(voter?.token ?? ''),
+          payload: { option: 0 },
+        });
+        statuses.push(response.statusCode);
+        last = response;
+      }
+      expect(statuses).toEqual([202, 202, 429]);
+      expect(JSON.parse(last?.body ?? '{}').error_code).toBe('RATE_LIMITED');
+      expect(Number(last?.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
