@@ -44,13 +44,32 @@ if redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) == 1 then
 end
 return 0`;
 
+// KEYS: stream. ARGV: group, idle ms. Deletes consumers holding no entries, idle past the threshold.
+const FORGET = `
+local gone = {}
+for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for i = 1, #consumer, 2 do info[consumer[i]] = consumer[i + 1] end
+  if tonumber(info['pending']) == 0 and tonumber(info['idle']) > tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    table.insert(gone, info['name'])
+  end
+end
+return gone`;
+
 interface Script {
   lua: string;
   sha: string;
 }
 
 const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
-const SCRIPTS = { append: script(APPEND), close: script(CLOSE), acknowledge: script(ACKNOWLEDGE), deadLetter: script(DEAD_LETTER) };
+const SCRIPTS = {
+  append: script(APPEND),
+  close: script(CLOSE),
+  acknowledge: script(ACKNOWLEDGE),
+  deadLetter: script(DEAD_LETTER),
+  forget: script(FORGET),
+};
 
 /** Runs a script by its hash, loading it on Redis's first "NOSCRIPT" (after a restart or flush). */
 async function run(redis: Redis, { lua, sha }: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
@@ -194,17 +213,9 @@ export class RedisVoteLog implements VoteLog {
 
   /** Forgets consumers that hold nothing and have been idle past `idleMs` (processes long gone). */
   async forgetIdleConsumers(idleMs: number): Promise<string[]> {
-    const consumers = (await this.#redis.call('XINFO', 'CONSUMERS', this.#stream, CONSUMER_GROUP)) as unknown[][];
-    const gone: string[] = [];
-    for (const item of consumers) {
-      const info = toFields(item);
-      if (Number(info.pending) === 0 && Number(info.idle) > idleMs) {
-        // DELCONSUMER drops a consumer's pending entries too: only ever one that holds none.
-        await this.#redis.call('XGROUP', 'DELCONSUMER', this.#stream, CONSUMER_GROUP, String(info.name));
-        gone.push(String(info.name));
-      }
-    }
-    return gone;
+    // One script: DELCONSUMER drops a consumer's pending entries too, so nothing may read between the check and it.
+    const gone = await run(this.#redis, SCRIPTS.forget, [this.#stream], [CONSUMER_GROUP, idleMs]);
+    return Array.isArray(gone) ? gone.map(String) : [];
   }
 
   async acknowledge(entries: LogEntry[]): Promise<void> {
