@@ -185,7 +185,7 @@ describe.skipIf(!scaleUrls)('the vote path with real processes (scale shape)', (
     const c = await cluster();
     let server = await c.serve();
     await c.worker();
-    const voters = await createVoters(query(c.pool), 1000);
+    const voters = await createVoters(query(c.pool), 600);
     const pollId = await createPoll(c.base, voters[0] as Voter);
     const accepted: number[] = [];
     const failures: string[] = [];
@@ -217,7 +217,7 @@ describe.skipIf(!scaleUrls)('the vote path with real processes (scale shape)', (
         break;
       }
       answered += 1;
-      if (answered === 300 && !restarting) {
+      if (answered === 200 && !restarting) {
         restarting = (async () => {
           server.child.kill('SIGKILL');
           await server.exited;
@@ -227,7 +227,7 @@ describe.skipIf(!scaleUrls)('the vote path with real processes (scale shape)', (
     });
     await restarting;
     expect(failures).toEqual([]);
-    expect(accepted).toHaveLength(1000);
+    expect(accepted).toHaveLength(600);
     const expected = perOption(accepted);
     await eventually(async () => {
       const { applied, counts } = await stored(c.pool, pollId);
@@ -238,7 +238,7 @@ describe.skipIf(!scaleUrls)('the vote path with real processes (scale shape)', (
   it('stops a consumer on SIGTERM mid-batch: exit 0, every entry it read applied and acknowledged', async () => {
     const c = await cluster();
     await c.serve();
-    const voters = await createVoters(query(c.pool), 3000);
+    const voters = await createVoters(query(c.pool), 1500);
     const pollId = await createPoll(c.base, voters[0] as Voter);
     redis ??= new Redis(scaleUrls?.redis ?? '');
     const stream = `${c.prefix}polls:votes`;
@@ -260,7 +260,7 @@ describe.skipIf(!scaleUrls)('the vote path with real processes (scale shape)', (
     const entriesRead = Number(group[group.indexOf('entries-read') + 1]);
     const { applied } = await stored(c.pool, pollId);
     expect(applied.reduce((sum, n) => sum + n, 0)).toBe(entriesRead);
-    console.log(`SIGTERM test: the consumer had read and applied ${entriesRead} of 3000 entries when it stopped`);
+    console.log(`SIGTERM test: the consumer had read and applied ${entriesRead} of 1500 entries when it stopped`);
   }, 240_000);
 
   it('answers 503 UNAVAILABLE to a vote while Redis is unreachable, never a 202', async () => {
