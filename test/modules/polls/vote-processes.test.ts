@@ -154,8 +154,13 @@ describe.skipIf(!scaleUrls)('the vote path with real processes (scale shape)', (
           const pending = (await redis?.call('XPENDING', stream, CONSUMER_GROUP)) as [number, string, string, [string, string][] | null];
           return Number(pending[3]?.find(([name]) => name === victim.consumer)?.[1] ?? 0);
         };
-        for (let tries = 0; tries < 2_000 && (await heldByVictim()) === 0; tries += 1)
-          await new Promise((resolve) => setTimeout(resolve, 1));
+        // Frozen (SIGSTOP) while looking, so what it holds cannot change between the look and the kill.
+        for (let tries = 0; tries < 500; tries += 1) {
+          victim.child.kill('SIGSTOP');
+          if ((await heldByVictim()) > 0) break;
+          victim.child.kill('SIGCONT');
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
         victim.child.kill('SIGKILL');
         await victim.exited;
         victimPending = await heldByVictim();
