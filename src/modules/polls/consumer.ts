@@ -41,6 +41,7 @@ export class VoteConsumer implements Loop {
   readonly #logger: Logger;
   readonly #onApplied: AppliedListener;
   #stopping = false;
+  #stop = new AbortController();
   #running: Promise<void> | undefined;
 
   constructor(log: VoteLog, db: Database, repo: PollsRepo, config: PollsConfig, logger: Logger, onApplied: AppliedListener) {
@@ -55,12 +56,14 @@ export class VoteConsumer implements Loop {
   async start(): Promise<void> {
     if (this.#running) return;
     this.#stopping = false;
+    this.#stop = new AbortController();
     this.#running = this.#run();
     this.#logger.info({ log: this.#log.kind }, 'vote consumer started');
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#stop.abort();
     this.#log.wake();
     await this.#running;
     this.#running = undefined;
@@ -83,7 +86,7 @@ export class VoteConsumer implements Loop {
           await this.#claimStale();
           await this.#forgetGoneConsumers();
         }
-        const entries = await this.#log.read(this.consumerName, this.#config.batchSize, this.#config.blockMs);
+        const entries = await this.#log.read(this.consumerName, this.#config.batchSize, this.#config.blockMs, this.#stop.signal);
         // Read before stop was asked, or while it was: this batch is in hand, so it is finished.
         if (entries.length > 0) await this.#process(entries);
         failures = 0;

@@ -157,7 +157,8 @@ export class RedisVoteLog implements VoteLog {
     return Number(at);
   }
 
-  async read(consumer: string, count: number, blockMs: number): Promise<LogEntry[]> {
+  /** A blocked XREADGROUP returns within blockMs; what it returns after a stop is the batch in hand. */
+  async read(consumer: string, count: number, blockMs: number, _stopping: AbortSignal): Promise<LogEntry[]> {
     const reader = this.#readerConnection();
     // A new (or reconnecting) connection refuses commands until ready: no offline queue.
     if (reader.status !== 'ready') await waitForRedis(reader, this.#blockMs + 2_000);

@@ -70,7 +70,7 @@ export class TableVoteLog implements VoteLog {
     return Number(row?.at ?? Date.now());
   }
 
-  async read(consumer: string, count: number, blockMs: number): Promise<LogEntry[]> {
+  async read(consumer: string, count: number, blockMs: number, stopping: AbortSignal): Promise<LogEntry[]> {
     const take = () =>
       this.#db.query<LogRow>(
         `update poll_vote_log set consumer = $1, delivered_at = now(), deliveries = deliveries + 1
@@ -89,6 +89,7 @@ export class TableVoteLog implements VoteLog {
         const timer = setTimeout(done, blockMs);
         this.#waiters.push(done);
       });
+      if (stopping.aborted) return []; // woken by the stop: read nothing more
       rows = await take();
     }
     return rows.sort((a, b) => a.id - b.id).map(toEntry);

@@ -32,8 +32,11 @@ export interface VoteLog {
   append(vote: NewVote, closesAt: number | null): Promise<AppendOutcome>;
   /** Refuses every later append to the poll; the result is the close instant on the log's clock (ms). */
   closePoll(pollId: string): Promise<number>;
-  /** Up to `count` entries nobody has read yet, handed to `consumer`; waits up to blockMs for one. */
-  read(consumer: string, count: number, blockMs: number): Promise<LogEntry[]>;
+  /**
+   * Up to `count` entries nobody has read yet, handed to `consumer`; waits up to blockMs for
+   * one. Once `stopping` aborts, a read still waiting takes nothing more.
+   */
+  read(consumer: string, count: number, blockMs: number, stopping: AbortSignal): Promise<LogEntry[]>;
   /**
    * Entries handed out at least idleMs ago and not acknowledged, now handed to `consumer`;
    * `lost` names pending entries the log no longer holds (trimmed past its cap before anyone
@@ -52,7 +55,7 @@ export interface VoteLog {
   pendingByConsumer(): Promise<Record<string, number>>;
   /** How many entries the dead letters hold. */
   deadLetterCount(): Promise<number>;
-  /** Wakes a read waiting for entries, so a stopping consumer need not wait out blockMs. */
+  /** Wakes a read waiting for entries (an append, or a consumer stopping). */
   wake(): void;
   /** Releases what the log opened for reading. */
   release(): Promise<void>;

@@ -15,6 +15,7 @@ describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
     if (keys.length > 0) await redis?.del(...keys);
     redis?.disconnect();
   });
+  const never = new AbortController().signal;
   const vote = (pollId: string, userId = randomUUID()) => ({ voteId: randomUUID(), pollId, userId, option: 1, requestId: 'r1' });
 
   it('dedupes, refuses after the close, and counts pending per poll', async () => {
@@ -30,7 +31,7 @@ describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
     const closedAt = await log.closePoll(poll);
     expect(Math.abs(closedAt - Date.now())).toBeLessThan(60_000);
     expect(await log.append(vote(poll), null)).toBe('closed');
-    const [entry] = await log.read('c1', 10, 100);
+    const [entry] = await log.read('c1', 10, 100, never);
     expect(entry?.fields).toMatchObject({ v: first.voteId, p: poll, u: first.userId, o: '1', r: 'r1' });
     expect(await log.pendingByConsumer()).toEqual({ c1: 1 });
     await log.acknowledge(entry ? [entry, entry] : []); // twice: counted down once
@@ -45,7 +46,7 @@ describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
     const poll = randomUUID();
     await log.append(vote(poll), null);
     await log.append(vote(poll), null);
-    const read = await log.read('dead', 1, 100);
+    const read = await log.read('dead', 1, 100, never);
     expect(read).toHaveLength(1);
     const claimed = await log.claimStale('alive', 0, 10);
     expect(claimed.entries.map((entry) => [entry.id, entry.deliveries])).toEqual([[read[0]?.id, 2]]);
@@ -53,7 +54,7 @@ describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
     expect(await log.deadLetterCount()).toBe(1);
     expect(await log.pending(poll)).toBe(1);
     // The second entry is read, then trimmed away before anyone acknowledges it.
-    const [second] = await log.read('dead', 1, 100);
+    const [second] = await log.read('dead', 1, 100, never);
     await redis?.xtrim(log.streamKey, 'MAXLEN', 0);
     const after = await log.claimStale('alive', 0, 10);
     expect(after).toEqual({ entries: [], lost: [second?.id] });
