@@ -6,6 +6,7 @@
 // a bare XADD loop from Node to the same Redis as the baseline of the same run.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -136,6 +137,36 @@ async function voteLoad(
   return { accepted, errors, latencies };
 }
 
+/** CPU seconds (user + system) used so far by each process whose command line matches, by label. */
+function cpuByProcess(labels: Record<string, (cmdline: string, pid: number) => boolean>): Record<string, number> {
+  const totals: Record<string, number> = Object.fromEntries(Object.keys(labels).map((label) => [label, 0]));
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      const label = Object.keys(labels).find((name) => labels[name]?.(cmdline, Number(entry)));
+      if (!label) continue;
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      totals[label] = (totals[label] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && (error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
+  return totals;
+}
+
+/** CPU seconds of the whole machine so far: busy (every process, other people's too), stolen by the hypervisor, total. */
+function machineCpu(): { busy: number; steal: number; total: number } {
+  // user nice system idle iowait irq softirq steal (guest time is already inside user)
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = fields.reduce((sum, n) => sum + n, 0) / 100;
+  const idle = ((fields[3] ?? 0) + (fields[4] ?? 0)) / 100;
+  const steal = (fields[7] ?? 0) / 100;
+  return { busy: total - idle - steal, steal, total };
+}
+
 /** Entries not yet applied: unread by the group plus read and not acknowledged. */
 async function lag(redis: Redis, stream: string): Promise<number> {
   const groups = (await redis.call('XINFO', 'GROUPS', stream)) as unknown[][];
@@ -255,6 +286,15 @@ export async function benchPolls(seconds = 20): Promise<BenchSection[]> {
     }, 250);
     const probe = freshnessProbe(url, probers, probePoll, owner.token);
     const loadStart = performance.now();
+    const labels: Record<string, (cmdline: string, pid: number) => boolean> = {
+      'rampart serve (API)': (_cmdline, pid) => pid === server.pid,
+      'rampart worker (consumer)': (_cmdline, pid) => pid === children[1]?.pid,
+      'load generator (this process)': (_cmdline, pid) => pid === process.pid,
+      'redis (shared server)': (cmdline) => cmdline.startsWith('redis-server'),
+      'postgres (shared server, every backend)': (cmdline) => cmdline.startsWith('postgres') || cmdline.includes('/bin/postgres'),
+    };
+    const cpuBefore = cpuByProcess(labels);
+    const machineBefore = machineCpu();
     const load = await voteLoad(url, seconds, (k) => {
       const voter = voters[k % ACCOUNTS] as Voter;
       return {
@@ -265,6 +305,14 @@ export async function benchPolls(seconds = 20): Promise<BenchSection[]> {
     });
     latencies.push(...load.latencies);
     const loadEnd = performance.now();
+    const cpuAfter = cpuByProcess(labels);
+    const machineAfter = machineCpu();
+    const loadSeconds = (loadEnd - loadStart) / 1000;
+    const cores = (name: string) => ((cpuAfter[name] ?? 0) - (cpuBefore[name] ?? 0)) / loadSeconds;
+    const ours = Object.keys(labels).reduce((sum, name) => sum + cores(name), 0);
+    const machineBusy = (machineAfter.busy - machineBefore.busy) / loadSeconds;
+    const machineCores = (machineAfter.total - machineBefore.total) / loadSeconds;
+    const stolen = (machineAfter.steal - machineBefore.steal) / loadSeconds;
     const freshness = await probe.stop();
     const lagAtEnd = await lag(redis, stream);
     let drainedAt = performance.now();
@@ -309,6 +357,10 @@ export async function benchPolls(seconds = 20): Promise<BenchSection[]> {
             ['lag back to 0 after the load (ms)', drainMs],
             [`freshness p50 / p95 / p99 ms (${fresh.n} probes)`, `${fresh.p50} / ${fresh.p95} / ${fresh.p99}`],
             ['counts at the end / 202s', `${counted?.n} / ${accepted}`],
+            ...Object.keys(labels).map((name) => [`CPU during the load: ${name} (cores)`, cores(name).toFixed(2)]),
+            ['CPU during the load: everything else on the machine (cores)', Math.max(0, machineBusy - ours).toFixed(2)],
+            ['CPU during the load: stolen by the hypervisor (cores)', stolen.toFixed(2)],
+            ['CPU during the load: machine busy / available (cores)', `${machineBusy.toFixed(2)} / ${machineCores.toFixed(2)}`],
             ['baseline: bare XADD loop from Node (ops / s)', baselineRate],
             ['baseline: GET /api/v1/auth/me on the same server (req / s)', readRate],
           ],
