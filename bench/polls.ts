@@ -188,7 +188,8 @@ function freshnessProbe(url: string, voters: Voter[], pollId: string, reader: st
       if (response.status !== 202) continue;
       const accepted = performance.now();
       expected += 1;
-      for (;;) {
+      // A vote that never shows is a bug the bench must not hang on: it counts as 30 s.
+      for (const deadline = accepted + 30_000; performance.now() < deadline; ) {
         const results = (await (
           await fetch(`${url}/api/v1/polls/${pollId}/results`, { headers: { authorization: `Bearer ${reader}` } })
         ).json()) as {
@@ -282,7 +283,7 @@ export async function benchPolls(seconds = 20): Promise<BenchSection[]> {
     const sampler = setInterval(() => {
       lag(redis, stream)
         .then((value) => lagSamples.push(value))
-        .catch(() => {});
+        .catch((error: unknown) => console.warn(`bench: a lag sample failed: ${String(error)}`));
     }, 250);
     const probe = freshnessProbe(url, probers, probePoll, owner.token);
     const loadStart = performance.now();
