@@ -3,6 +3,7 @@ import { benchAuth } from './auth.ts';
 import { benchDocuments } from './documents.ts';
 import { benchEdge } from './edge.ts';
 import { type BenchSection, type SuiteResult, writeResults } from './lib.ts';
+import { benchPolls } from './polls.ts';
 import { benchReads } from './reads.ts';
 import { benchRealtime } from './realtime.ts';
 
@@ -13,6 +14,7 @@ const suites: Record<string, () => Promise<BenchSection[]>> = {
   documents: () => benchDocuments(),
   reads: () => benchReads(),
   realtime: () => benchRealtime(),
+  polls: () => benchPolls(),
 };
 
 const results: SuiteResult[] = [];

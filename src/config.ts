@@ -32,6 +32,7 @@ export interface Config {
   jobs: JobsConfig;
   uploads: UploadsConfig;
   realtime: RealtimeConfig;
+  polls: PollsConfig;
 }
 
 /** The WebSocket gateway's limits (DESIGN.md, "Realtime"). */
@@ -44,6 +45,27 @@ export interface RealtimeConfig {
   maxBufferedBytes: number;
   pingIntervalMs: number;
   maxProtocolErrors: number;
+}
+
+export interface PollsConfig {
+  /** Votes one account may send per minute (its own limit, beside the per-IP ones). */
+  votesPerAccountPerMinute: number;
+  /** The vote stream's approximate cap (XADD MAXLEN ~): must stay above the worst backlog. */
+  streamMaxLength: number;
+  /** Entries a consumer reads and applies in one transaction. */
+  batchSize: number;
+  /** How long a consumer's read waits for new entries. */
+  blockMs: number;
+  /** Entries pending this long with a consumer are claimed by another (XAUTOCLAIM). */
+  claimIdleMs: number;
+  /** How often a consumer looks for stale entries to claim. */
+  claimIntervalMs: number;
+  /** An entry delivered more times than this goes to the dead-letter stream. */
+  maxDeliveries: number;
+  /** How long results are cached (each applied batch invalidates them sooner). */
+  resultsCacheMs: number;
+  /** At most one realtime count update per poll per this interval. */
+  eventsIntervalMs: number;
 }
 
 export interface UploadsConfig {
@@ -280,6 +302,17 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       maxRequestBytes: byteSize(env, 'MAX_UPLOAD_REQUEST_SIZE', 50 * 1024 * 1024),
       maxArchiveEntries: integer(env, 'MAX_ARCHIVE_ENTRIES', 10_000, 1, 1_000_000),
       maxArchiveBytes: byteSize(env, 'MAX_ARCHIVE_UNCOMPRESSED_SIZE', 200 * 1024 * 1024),
+    },
+    polls: {
+      votesPerAccountPerMinute: integer(env, 'VOTE_RATE_LIMIT_PER_MINUTE', 30, 1, 1_000_000),
+      streamMaxLength: integer(env, 'VOTE_STREAM_MAX_LENGTH', 1_000_000, 1_000, 1_000_000_000),
+      batchSize: integer(env, 'VOTE_BATCH_SIZE', 200, 1, 10_000),
+      blockMs: integer(env, 'VOTE_BLOCK_MS', 1_000, 10, 60_000),
+      claimIdleMs: integer(env, 'VOTE_CLAIM_IDLE_MS', 30_000, 50, 3_600_000),
+      claimIntervalMs: integer(env, 'VOTE_CLAIM_INTERVAL_MS', 5_000, 50, 3_600_000),
+      maxDeliveries: integer(env, 'VOTE_MAX_DELIVERIES', 5, 1, 1_000),
+      resultsCacheMs: integer(env, 'POLL_RESULTS_CACHE_MS', 1_000, 0, 60_000),
+      eventsIntervalMs: integer(env, 'POLL_EVENTS_INTERVAL_MS', 250, 50, 60_000),
     },
     jobs: {
       // On by default in both shapes, so `DATABASE_URL=... npm start` alone is a working service;

@@ -1,0 +1,67 @@
+// The polls module: routes, the vote consumer loop, the `polls:` realtime topic, as the
+// module contract declares them. The vote log is a Redis Stream in the scale shape and a
+// table in the embedded shape; it calls the accounts module only through the guard.
+import type { Module } from '../../platform/module.ts';
+import type { Platform } from '../../platform/platform.ts';
+import type { Guard } from '../auth/guard.ts';
+import { VoteConsumer } from './consumer.ts';
+import { ResultsPublisher } from './publisher.ts';
+import { RedisVoteLog } from './redis-vote-log.ts';
+import { registerPollRoutes } from './routes.ts';
+import { PollsService } from './service.ts';
+import { TableVoteLog } from './table-vote-log.ts';
+import type { VoteLog } from './vote-log.ts';
+import { toResults } from './wire.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface PollsModule extends Module {
+  service: PollsService;
+  voteLog: VoteLog;
+  consumer: VoteConsumer;
+}
+
+export function createPollsModule(platform: Platform, guard: Guard): PollsModule {
+  const { config } = platform;
+  const voteLog: VoteLog = platform.redis
+    ? new RedisVoteLog(platform.redis, config.redisKeyPrefix, config.polls.streamMaxLength, config.polls.blockMs)
+    : new TableVoteLog(platform.db);
+  const service = new PollsService(platform, voteLog);
+  const publisher = new ResultsPublisher(
+    platform.realtime,
+    async (pollId) => toResults(await service.results(pollId, true)),
+    config.polls.eventsIntervalMs,
+    platform.logger,
+  );
+  const consumer = new VoteConsumer(voteLog, platform.db, service.repo, config.polls, platform.logger, async (outcome) => {
+    await service.applied(outcome);
+    for (const [pollId, requestId] of outcome.lastRequestIdByPoll) publisher.changed(pollId, requestId);
+  });
+  return {
+    name: 'polls',
+    service,
+    voteLog,
+    consumer,
+    routes: (api) => registerPollRoutes(api, service, guard),
+    loops: [
+      {
+        name: consumer.name,
+        start: () => consumer.start(),
+        async stop() {
+          await consumer.stop();
+          await publisher.stop();
+        },
+      },
+    ],
+    topics: [
+      {
+        prefix: 'polls:',
+        // Every signed-in account may follow any poll that exists.
+        maySubscribe: async (_subscriber, topic) => {
+          const id = topic.slice('polls:'.length);
+          return UUID.test(id) && (await service.exists(id));
+        },
+      },
+    ],
+  };
+}

@@ -1,0 +1,66 @@
+// The Redis Stream vote log on a real Redis: dedupe + append, the close marker, claiming
+// with delivery counts, entries trimmed before acknowledgement reported as lost, and
+// forgetting consumer names of processes long gone.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RedisVoteLog } from '../../../src/modules/polls/redis-vote-log.ts';
+import { scaleUrls } from '../../helpers/shapes.ts';
+
+describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
+  const redis = scaleUrls ? new Redis(scaleUrls.redis) : undefined;
+  const prefix = `tlog${randomUUID().slice(0, 8)}:`;
+  afterAll(async () => {
+    const keys = (await redis?.keys(`${prefix}*`)) ?? [];
+    if (keys.length > 0) await redis?.del(...keys);
+    redis?.disconnect();
+  });
+  const never = new AbortController().signal;
+  const vote = (pollId: string, userId = randomUUID()) => ({ voteId: randomUUID(), pollId, userId, option: 1, requestId: 'r1' });
+
+  it('dedupes, refuses after the close, and counts pending per poll', async () => {
+    const log = new RedisVoteLog(redis as Redis, prefix, 1000, 100);
+    await log.prepare();
+    await log.prepare(); // idempotent
+    const poll = randomUUID();
+    const first = vote(poll);
+    expect(await log.append(first, null)).toBe('accepted');
+    expect(await log.append({ ...first, voteId: randomUUID() }, null)).toBe('already_voted');
+    expect(await log.append(vote(poll), Date.now() - 1)).toBe('closed');
+    expect(await log.pending(poll)).toBe(1);
+    const closedAt = await log.closePoll(poll);
+    expect(Math.abs(closedAt - Date.now())).toBeLessThan(60_000);
+    expect(await log.append(vote(poll), null)).toBe('closed');
+    const [entry] = await log.read('c1', 10, 100, never);
+    expect(entry?.fields).toMatchObject({ v: first.voteId, p: poll, u: first.userId, o: '1', r: 'r1' });
+    expect(await log.pendingByConsumer()).toEqual({ c1: 1 });
+    await log.acknowledge(entry ? [entry, entry] : []); // twice: counted down once
+    expect(await log.pending(poll)).toBe(0);
+    expect(await log.lag()).toBe(0);
+    await log.release();
+  });
+
+  it('claims with delivery counts, reports trimmed entries as lost, forgets idle consumers', async () => {
+    const log = new RedisVoteLog(redis as Redis, `${prefix}b:`, 1000, 100);
+    await log.prepare();
+    const poll = randomUUID();
+    await log.append(vote(poll), null);
+    await log.append(vote(poll), null);
+    const read = await log.read('dead', 1, 100, never);
+    expect(read).toHaveLength(1);
+    const claimed = await log.claimStale('alive', 0, 10);
+    expect(claimed.entries.map((entry) => [entry.id, entry.deliveries])).toEqual([[read[0]?.id, 2]]);
+    await log.deadLetter({ ...(claimed.entries[0] as (typeof claimed.entries)[number]) }, 'test');
+    expect(await log.deadLetterCount()).toBe(1);
+    expect(await log.pending(poll)).toBe(1);
+    // The second entry is read, then trimmed away before anyone acknowledges it.
+    const [second] = await log.read('dead', 1, 100, never);
+    await redis?.xtrim(log.streamKey, 'MAXLEN', 0);
+    const after = await log.claimStale('alive', 0, 10);
+    expect(after).toEqual({ entries: [], lost: [second?.id] });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await log.forgetIdleConsumers(10)).sort()).toEqual(['alive', 'dead']);
+    expect(await log.pendingByConsumer()).toEqual({});
+    await log.release();
+  });
+});
