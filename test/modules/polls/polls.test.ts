@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSUMER_GROUP } from '../../../src/modules/polls/redis-vote-log.ts';
 import { bearer, registerAndLogin, type SignedIn } from '../../helpers/accounts.ts';
 import { shapes } from '../../helpers/shapes.ts';
+import { gatewayUrl, openSocket } from '../../helpers/sockets.ts';
 import { startTestApp, type TestApp } from '../../helpers/test-app.ts';
 import { createVoters, type Voter } from '../../helpers/voters.ts';
 import { eventually } from '../../helpers/wait.ts';
@@ -115,42 +116,50 @@ describe.each(shapes)('polls (%s shape)', (shape) => {
     expect(final.options.map((item) => item.votes)).toEqual([0, 1, 2].map((i) => (i === option ? 1 : 0)));
   });
 
-  it('publishes coalesced counts on polls:<id> with the request id of the last vote applied', async () => {
+  it('a WebSocket subscriber to polls:<id> sees coalesced counts, with the request id of the last vote applied', async () => {
     const poll = await createPoll(owner);
-    const frames: { topic: string; frame: Record<string, unknown> }[] = [];
-    const detach = t.platform.realtime.attach({
-      event: (topic, frame) => frames.push({ topic, frame: JSON.parse(frame) }),
-      sessionsEnded() {},
+    const topic = `polls:${poll.id}`;
+    const socket = await openSocket(await gatewayUrl(t.app), bearer(owner.token));
+    socket.send({ op: 'subscribe', topic });
+    await socket.next((frame) => frame.op === 'subscribed' && frame.topic === topic);
+    const events = () => socket.frames.filter((frame) => frame.op === 'event' && frame.topic === topic);
+    const voters = await createVoters(t.platform.db.query.bind(t.platform.db), 5);
+    const response = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/polls/${poll.id}/votes`,
+      headers: { ...bearer(voters[0]?.token ?? ''), 'x-request-id': 'vote-request-1' },
+      payload: { option: 1 },
     });
-    try {
-      const voters = await createVoters(t.platform.db.query.bind(t.platform.db), 5);
-      const sentAt = Date.now();
-      const response = await t.app.inject({
-        method: 'POST',
-        url: `/api/v1/polls/${poll.id}/votes`,
-        headers: { ...bearer(voters[0]?.token ?? ''), 'x-request-id': 'vote-request-1' },
-        payload: { option: 1 },
-      });
-      expect(response.statusCode).toBe(202);
-      const first = await eventually(async () => frames.find((item) => item.topic === `polls:${poll.id}`));
-      // Generous on a busy 2-core machine; the bench measures freshness.
-      expect(Date.now() - sentAt).toBeLessThan(10_000);
-      expect(first.frame).toMatchObject({ op: 'event', event: 'poll.results', request_id: 'vote-request-1' });
-      expect((first.frame.data as { options: { votes: number }[] }).options.map((item) => item.votes)).toEqual([0, 1, 0]);
-      for (const voter of voters.slice(1)) expect((await vote(voter.token, poll.id, 2)).statusCode).toBe(202);
-      const last = await eventually(async () => {
-        const mine = frames.filter((item) => item.topic === `polls:${poll.id}`).at(-1);
-        return (mine?.frame.data as { total: number } | undefined)?.total === 5 ? mine : undefined;
-      });
-      expect((last.frame.data as { options: { votes: number }[] }).options.map((item) => item.votes)).toEqual([0, 1, 4]);
-      // Coalesced: never more events than votes, typically fewer.
-      expect(frames.filter((item) => item.topic === `polls:${poll.id}`).length).toBeLessThanOrEqual(5);
-      expect(t.logs.some((line) => line.event === 'polls.batch_applied' && (line.request_ids as string[]).includes('vote-request-1'))).toBe(
-        true,
-      );
-    } finally {
-      detach();
-    }
+    expect(response.statusCode).toBe(202);
+    const accepted = Date.now();
+    const first = await socket.next((frame) => frame.op === 'event' && frame.topic === topic);
+    const latencyMs = Date.now() - accepted;
+    // The target is 1 s (the bench measures freshness); the bound here is for a loaded machine.
+    expect(latencyMs).toBeLessThan(10_000);
+    expect(first).toMatchObject({ event: 'poll.results', request_id: 'vote-request-1' });
+    expect((first.data as { options: { votes: number }[] }).options.map((item) => item.votes)).toEqual([0, 1, 0]);
+    for (const voter of voters.slice(1)) expect((await vote(voter.token, poll.id, 2)).statusCode).toBe(202);
+    const last = await eventually(async () => {
+      const mine = events().at(-1);
+      return (mine?.data as { total: number } | undefined)?.total === 5 ? mine : undefined;
+    });
+    expect((last.data as { options: { votes: number }[] }).options.map((item) => item.votes)).toEqual([0, 1, 4]);
+    // Coalesced: never more events than votes, typically fewer.
+    expect(events().length).toBeLessThanOrEqual(5);
+    expect(t.logs.some((line) => line.event === 'polls.batch_applied' && (line.request_ids as string[]).includes('vote-request-1'))).toBe(
+      true,
+    );
+    socket.ws.close();
+  });
+
+  it('refuses a subscription to a poll that does not exist (FORBIDDEN), and the socket stays open', async () => {
+    const socket = await openSocket(await gatewayUrl(t.app), bearer(owner.token));
+    const topic = 'polls:00000000-0000-4000-8000-000000000000';
+    socket.send({ op: 'subscribe', topic });
+    expect(await socket.next((frame) => frame.op === 'error' && frame.topic === topic)).toMatchObject({ error_code: 'FORBIDDEN' });
+    socket.send({ op: 'ping' });
+    await socket.next((frame) => frame.op === 'pong');
+    socket.ws.close();
   });
 
   it('counts votes accepted before a close, refuses the rest, and the final results never change', async () => {
