@@ -133,18 +133,6 @@ function track(sockets: WebSocket[], groupOf: (topic: string) => Group | undefin
   return delivery;
 }
 
-async function broadcast(delivery: Delivery, group: Group, subscribers: number, publish: (seq: number) => void): Promise<void> {
-  for (let seq = 0; seq < EVENTS; seq += 1) {
-    delivery.publishedAt[group][seq] = performance.now();
-    publish(seq);
-    await new Promise((resolve) => setTimeout(resolve, SPACING_MS[group]));
-  }
-  const deadline = Date.now() + 60_000;
-  while (delivery.latencies[group].length < EVENTS * subscribers && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 interface Run {
   server: string;
   connectPerSecond: number;
@@ -152,35 +140,75 @@ interface Run {
   series: { group: Group; subscribers: number; delivered: number; expected: number; p50: number; p95: number; p99: number }[];
 }
 
-async function measure(
-  name: string,
-  server: Server,
-  subscribe: (sockets: WebSocket[]) => Promise<void>,
-  groupOf: (topic: string) => Group | undefined,
-  publish: (group: Group, seq: number) => void,
-): Promise<Run> {
-  const pid = server.child.pid as number;
+interface Contender {
+  name: string;
+  server: Server;
+  subscribe(sockets: WebSocket[]): Promise<void>;
+  groupOf(topic: string): Group | undefined;
+  publish(group: Group, seq: number): void;
+}
+
+interface Prepared {
+  contender: Contender;
+  sockets: WebSocket[];
+  delivery: Delivery;
+  connectPerSecond: number;
+  rssPerConnectionKb: number;
+}
+
+/** Opens and subscribes a contender's sockets, measuring accept rate and RSS per idle socket. */
+async function prepare(contender: Contender): Promise<Prepared> {
+  const pid = contender.server.child.pid as number;
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const rssBefore = rssKb(pid);
-  const { sockets, seconds } = await openAll(server, CONNECTIONS);
+  const { sockets, seconds } = await openAll(contender.server, CONNECTIONS);
   await new Promise((resolve) => setTimeout(resolve, 2_000)); // idle, settled
   const rssPerConnectionKb = (rssKb(pid) - rssBefore) / CONNECTIONS;
-  await subscribe(sockets);
-  const delivery = track(sockets, groupOf);
+  await contender.subscribe(sockets);
+  return {
+    contender,
+    sockets,
+    delivery: track(sockets, (topic) => contender.groupOf(topic)),
+    connectPerSecond: Math.round(CONNECTIONS / seconds),
+    rssPerConnectionKb,
+  };
+}
+
+/**
+ * Broadcasts to both contenders in turn, event by event (Rampart's, then half a spacing
+ * later the baseline's), so both meet the same noise of a shared machine.
+ */
+async function broadcastInterleaved(prepared: Prepared[], group: Group, subscribers: number): Promise<void> {
+  for (let seq = 0; seq < EVENTS; seq += 1) {
+    for (const entry of prepared) {
+      entry.delivery.publishedAt[group][seq] = performance.now();
+      entry.contender.publish(group, seq);
+      await new Promise((resolve) => setTimeout(resolve, SPACING_MS[group] / prepared.length));
+    }
+  }
+  const deadline = Date.now() + 60_000;
+  const done = () => prepared.every((entry) => entry.delivery.latencies[group].length >= EVENTS * subscribers);
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+async function measure(contenders: Contender[]): Promise<Run[]> {
+  const prepared: Prepared[] = [];
+  for (const contender of contenders) prepared.push(await prepare(contender));
   const subscribers: Record<Group, number> = { small: SMALL, all: CONNECTIONS };
-  const series: Run['series'] = [];
-  for (const group of ['small', 'all'] as const) {
-    await broadcast(delivery, group, subscribers[group], (seq) => publish(group, seq));
-    series.push({
+  for (const group of ['small', 'all'] as const) await broadcastInterleaved(prepared, group, subscribers[group]);
+  for (const entry of prepared) for (const socket of entry.sockets) socket.terminate();
+  return prepared.map((entry) => ({
+    server: entry.contender.name,
+    connectPerSecond: entry.connectPerSecond,
+    rssPerConnectionKb: entry.rssPerConnectionKb,
+    series: (['small', 'all'] as const).map((group) => ({
       group,
       subscribers: subscribers[group],
-      delivered: delivery.latencies[group].length,
+      delivered: entry.delivery.latencies[group].length,
       expected: EVENTS * subscribers[group],
-      ...summarise(delivery.latencies[group]),
-    });
-  }
-  for (const socket of sockets) socket.terminate();
-  return { server: name, connectPerSecond: Math.round(CONNECTIONS / seconds), rssPerConnectionKb, series };
+      ...summarise(entry.delivery.latencies[group]),
+    })),
+  }));
 }
 
 /** Sends the subscribe ops and waits for every confirmation. */
@@ -215,51 +243,38 @@ export async function benchRealtime(): Promise<BenchSection[]> {
   const database = await createTestDatabase();
   const prefix = `benchrt${Date.now()}:`;
   const redis = new Redis(scaleUrls.redis);
-  const runs: Run[] = [];
+  let runs: Run[] = [];
+  const children: ChildProcess[] = [];
   try {
     const rampart = await startRampart({ DATABASE_URL: database.url, REDIS_URL: scaleUrls.redis, REDIS_KEY_PREFIX: prefix });
-    // The publisher is a hub of its own, as a worker process would be: events reach the server through Redis.
-    const hub = new RealtimeHub(redis, prefix, pino({ level: 'silent' }));
-    try {
-      const groupOf = (topic: string) => (topic === rampart.topics.small ? 'small' : topic === rampart.topics.all ? 'all' : undefined);
-      runs.push(
-        await measure(
-          'Rampart gateway',
-          rampart,
-          (sockets) => subscribeRampart(sockets, rampart.topics),
-          groupOf,
-          (group, seq) => hub.publish(rampart.topics[group], 'bench', { seq }, 'bench'),
-        ),
-      );
-    } finally {
-      rampart.child.kill('SIGTERM');
-    }
+    children.push(rampart.child);
     const channel = `${prefix}bare`;
     const bare = await startBareWs(scaleUrls.redis, channel);
-    try {
-      runs.push(
-        await measure(
-          'bare ws (baseline)',
-          bare,
-          async () => {},
-          (topic) => (topic === 'small' || topic === 'all' ? topic : undefined),
-          (group, seq) => {
-            const frame = JSON.stringify({
-              op: 'event',
-              topic: group,
-              event: 'bench',
-              data: { seq },
-              request_id: 'bench',
-              at: new Date().toISOString(),
-            });
-            void redis.publish(channel, `${group}\n${frame}`);
-          },
-        ),
-      );
-    } finally {
-      bare.child.kill('SIGTERM');
-    }
+    children.push(bare.child);
+    // The publisher is a hub of its own, as a worker process would be: events reach the server through Redis.
+    const hub = new RealtimeHub(redis, prefix, pino({ level: 'silent' }));
+    runs = await measure([
+      {
+        name: 'Rampart gateway',
+        server: rampart,
+        subscribe: (sockets) => subscribeRampart(sockets, rampart.topics),
+        groupOf: (topic) => (topic === rampart.topics.small ? 'small' : topic === rampart.topics.all ? 'all' : undefined),
+        publish: (group, seq) => hub.publish(rampart.topics[group], 'bench', { seq }, 'bench'),
+      },
+      {
+        name: 'bare ws (baseline)',
+        server: bare,
+        subscribe: async () => {},
+        groupOf: (topic) => (topic === 'small' || topic === 'all' ? topic : undefined),
+        publish: (group, seq) => {
+          const at = new Date().toISOString();
+          const frame = JSON.stringify({ op: 'event', topic: group, event: 'bench', data: { seq }, request_id: 'bench', at });
+          void redis.publish(channel, `${group}\n${frame}`);
+        },
+      },
+    ]);
   } finally {
+    for (const child of children) child.kill('SIGTERM');
     redis.disconnect();
     await database.drop();
   }
@@ -307,7 +322,7 @@ function section(runs: Run[]): BenchSection {
     notes: [
       ...verdicts.map(([text, pass]) => `${text}: ${pass ? 'PASS' : 'FAIL'}`),
       `realtime targets: ${verdicts.every(([, pass]) => pass) ? 'PASS' : 'FAIL'}`,
-      `latency is publish (a hub in the bench process, as a worker publishes) -> Redis pub/sub -> server -> socket -> receipt in the bench process; ${EVENTS} events per topic, ${SPACING_MS.small} ms apart to ${SMALL}, ${SPACING_MS.all} ms apart to ${CONNECTIONS}`,
+      `latency is publish (a hub in the bench process, as a worker publishes) -> Redis pub/sub -> server -> socket -> receipt in the bench process; ${EVENTS} events per topic, ${SPACING_MS.small} ms apart to ${SMALL}, ${SPACING_MS.all} ms apart to ${CONNECTIONS}; both servers hold their sockets at once and their broadcasts alternate, so both meet the same machine noise`,
       'compression off in both (per-message deflate keeps state per socket); the load generator (5,000 clients) shares the 2 cores with the server, Redis and Postgres',
     ],
     data: { runs, targets: TARGETS, pass: verdicts.every(([, pass]) => pass) },
