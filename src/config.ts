@@ -42,8 +42,10 @@ export interface RealtimeConfig {
   maxSubscriptions: number;
   maxConnectionsPerAccount: number;
   maxConnections: number;
+  /** A peer whose unsent data passes this is a slow consumer: closed with 1013. */
   maxBufferedBytes: number;
   pingIntervalMs: number;
+  /** Protocol errors (bad JSON, unknown ops, binary frames, rate-limited seconds) before 1008. */
   maxProtocolErrors: number;
 }
 

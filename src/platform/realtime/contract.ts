@@ -1,6 +1,7 @@
 // The gateway's contract with the rest of the service: who holds a connection (the
 // accounts module tells), the limits it enforces (config.ts), and the counts it exposes.
 import type { FastifyRequest } from 'fastify';
+import type { RealtimeConfig } from '../../config.ts';
 
 /** Who holds a connection, as the accounts module established it at the upgrade. */
 export interface RealtimeIdentity {
@@ -18,18 +19,8 @@ export interface RealtimeAuthenticator {
   liveSessions(sessionIds: readonly string[]): Promise<Map<string, { expiresAt: Date; role: string }>>;
 }
 
-export interface RealtimeLimits {
-  maxFrameBytes: number;
-  maxMessagesPerSecond: number;
-  maxSubscriptions: number;
-  maxConnectionsPerAccount: number;
-  maxConnections: number;
-  /** A peer whose unsent data passes this is a slow consumer: closed with 1013. */
-  maxBufferedBytes: number;
-  pingIntervalMs: number;
-  /** Protocol errors (bad JSON, unknown ops, binary frames, rate-limited seconds) before 1008. */
-  maxProtocolErrors: number;
-}
+/** The limits the gateway enforces: config.ts's WS_* settings, documented there and in the README. */
+export type RealtimeLimits = RealtimeConfig;
 
 export interface GatewayStats {
   connections: number;
