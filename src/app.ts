@@ -13,6 +13,7 @@ import { API_PREFIX, registerOpenApi } from './platform/http/openapi.ts';
 import { createRequestValidatorCompiler } from './platform/http/request-validation.ts';
 import type { Module } from './platform/module.ts';
 import { lazyRootLogger } from './platform/observability/lazy-logger.ts';
+import { registerMetricsRoute } from './platform/observability/metrics-route.ts';
 import { requestIdFor } from './platform/observability/request-id.ts';
 import type { Platform } from './platform/platform.ts';
 import { registerCors } from './platform/security/cors.ts';
@@ -81,7 +82,11 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
   // Before any route, so every schema (the modules' included) compiles with the request rules.
   app.setValidatorCompiler(createRequestValidatorCompiler());
   registerErrorHandling(app, config.legacyApi);
-  const inFlight = trackInFlightRequests(app);
+  const { metrics } = platform;
+  // Route templates, never raw URLs: a request that matched no route has no routeOptions.url.
+  const inFlight = trackInFlightRequests(app, (request, reply) =>
+    metrics.observeRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime / 1000),
+  );
   closeConnectionsWhileDraining(app, inFlight);
   await registerOverloadProtection(app, edge);
   await registerCors(app, config.corsOrigins);
@@ -89,6 +94,7 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
   registerTimeBudgets(app, edge.budgets, inFlight);
   await registerOpenApi(app);
   registerHealthRoutes(app, platform.readiness);
+  registerMetricsRoute(app, metrics, config.monitoring.metricsToken);
 
   await app.register(
     async (api) => {

@@ -31,6 +31,12 @@ export interface Config {
   edge: EdgeConfig;
   jobs: JobsConfig;
   uploads: UploadsConfig;
+  monitoring: MonitoringConfig;
+}
+
+export interface MonitoringConfig {
+  /** Bearer token /metrics requires; unset: loopback clients only. */
+  metricsToken: string | undefined;
 }
 
 export interface UploadsConfig {
@@ -214,6 +220,13 @@ function redisKeyPrefix(env: Env): string {
   return raw;
 }
 
+function secret(env: Env, name: string, minLength: number): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  if (raw.length < minLength || /\s/.test(raw)) throw new ConfigError(name, `must be at least ${minLength} characters without spaces`);
+  return raw;
+}
+
 /** Reads `.env` (if present) under the real environment, which always wins. */
 export function environmentWithDotEnv(env: Env = process.env, dotEnvPath = resolve('.env')): Env {
   if (!existsSync(dotEnvPath)) return env;
@@ -289,6 +302,9 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       jsonMaxDepth: integer(env, 'JSON_MAX_DEPTH', 32, 2, 1_000),
       overloadMaxEventLoopDelayMs: integer(env, 'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 1_000, 10, 60_000),
       overloadMaxHeapUsedBytes: byteSize(env, 'OVERLOAD_MAX_HEAP_USED', 0, 0),
+    },
+    monitoring: {
+      metricsToken: secret(env, 'METRICS_TOKEN', 16),
     },
   };
 }

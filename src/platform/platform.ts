@@ -1,6 +1,7 @@
 // Starts and stops the shared infrastructure every role needs: the DATA_DIR lock,
 // the database (migrated), Redis when configured, and the readiness registry.
 import type { Redis } from 'ioredis';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { type Config, redactUrl } from '../config.ts';
 import { type Database, openDatabase } from './db/database.ts';
@@ -10,6 +11,7 @@ import { SingleWriterCache } from './db/single-writer-cache.ts';
 import { ReadinessRegistry } from './health.ts';
 import { Heartbeats } from './jobs/heartbeat.ts';
 import { JobQueue } from './jobs/queue.ts';
+import { Metrics } from './observability/metrics.ts';
 import { RealtimeHub } from './realtime/hub.ts';
 import { createRedis, waitForRedis } from './redis.ts';
 import { RateLimiters } from './security/rate-limiters.ts';
@@ -23,6 +25,8 @@ export interface Platform {
   readonly rateLimiters: RateLimiters;
   readonly capabilities: DatabaseCapabilities;
   readonly jobs: JobQueue;
+  /** This process's Prometheus metrics (served at /metrics, read by the alert evaluator). */
+  readonly metrics: Metrics;
   /** publish(topic, event, data) to every WebSocket subscriber on every process; ends sessions' sockets. */
   readonly realtime: RealtimeHub;
   /**
@@ -84,6 +88,10 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
     if (redis) {
       readiness.register({ name: 'redis', critical: config.redisRequired, check: async () => void (await redis.ping()) });
     }
+    const pool = db.kind === 'postgres' ? (db.driver as pg.Pool) : undefined;
+    const metrics = new Metrics({
+      poolStats: pool && (() => ({ max: config.dbPoolMax, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount })),
+    });
     const realtime = new RealtimeHub(redis, config.redisKeyPrefix, logger);
     await realtime.start();
     const fanoutCheck = realtime.readinessCheck(config.redisRequired);
@@ -96,6 +104,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       batchSize: config.jobs.batchSize,
       // Admins watch the queue live on the `jobs` topic.
       onStateChange: (change, requestId) => realtime.publish('jobs', `job.${change.state}`, change, requestId),
+      metrics,
     });
     const heartbeats = new Heartbeats(db, redis, config.redisKeyPrefix, config.jobs.heartbeatGraceMs, logger);
     readiness.register({ name: 'worker', critical: true, check: () => heartbeats.assertFresh() });
@@ -107,9 +116,10 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       db,
       redis,
       readiness,
-      rateLimiters: new RateLimiters(redis, config.redisKeyPrefix),
+      rateLimiters: new RateLimiters(redis, config.redisKeyPrefix, metrics),
       capabilities,
       jobs,
+      metrics,
       realtime,
       singleWriterCache: () => (embedded ? new SingleWriterCache({ maxEntries: 10_000, maxAgeMs: 30_000 }) : undefined),
       async startJobs(role, work) {
