@@ -37,6 +37,10 @@ export interface Config {
 export interface MonitoringConfig {
   /** Bearer token /metrics requires; unset: loopback clients only. */
   metricsToken: string | undefined;
+  /** A rule file (Prometheus format) loaded after the built-in rules. */
+  alertRulesFile: string | undefined;
+  /** How often the elected evaluator evaluates the rules (and every process records a snapshot). */
+  alertEvalIntervalMs: number;
 }
 
 export interface UploadsConfig {
@@ -227,6 +231,18 @@ function secret(env: Env, name: string, minLength: number): string | undefined {
   return raw;
 }
 
+/** A duration: whole milliseconds, or a number with ms, s, m or h ("15s"). */
+function duration(env: Env, name: string, fallbackMs: number, minMs: number, maxMs: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallbackMs;
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(raw);
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  if (!match) throw new ConfigError(name, `must be a duration like 15s, 500ms, 2m or 1h (got "${raw}")`);
+  const ms = Number(match[1]) * (units[match[2] ?? 'ms'] as number);
+  if (ms < minMs || ms > maxMs) throw new ConfigError(name, `must be from ${minMs} ms to ${maxMs} ms (got ${ms} ms)`);
+  return ms;
+}
+
 /** Reads `.env` (if present) under the real environment, which always wins. */
 export function environmentWithDotEnv(env: Env = process.env, dotEnvPath = resolve('.env')): Env {
   if (!existsSync(dotEnvPath)) return env;
@@ -305,6 +321,8 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
     },
     monitoring: {
       metricsToken: secret(env, 'METRICS_TOKEN', 16),
+      alertRulesFile: read(env, 'ALERT_RULES_FILE') === undefined ? undefined : resolve(read(env, 'ALERT_RULES_FILE') as string),
+      alertEvalIntervalMs: duration(env, 'ALERT_EVAL_INTERVAL', 15_000, 100, 3_600_000),
     },
   };
 }

@@ -6,6 +6,7 @@ import { createAdminModule } from './admin/module.ts';
 import { createAuthModule } from './auth/module.ts';
 import { createDocumentsModule } from './documents/module.ts';
 import type { DocumentsServiceOptions } from './documents/service.ts';
+import { createMonitoringModule } from './monitoring/module.ts';
 
 export interface ModuleOptions {
   documents?: DocumentsServiceOptions;
@@ -15,5 +16,6 @@ export function createModules(platform: Platform, options: ModuleOptions = {}): 
   const auth = createAuthModule(platform);
   const documents = createDocumentsModule(platform, auth.guard, options.documents);
   const admin = createAdminModule(platform, auth.service, auth.guard);
-  return [auth, admin, documents];
+  const monitoring = createMonitoringModule(platform);
+  return [auth, admin, documents, monitoring];
 }

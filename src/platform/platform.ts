@@ -90,6 +90,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
     }
     const pool = db.kind === 'postgres' ? (db.driver as pg.Pool) : undefined;
     const metrics = new Metrics({
+      readiness: () => readiness.evaluate(),
       poolStats: pool && (() => ({ max: config.dbPoolMax, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount })),
     });
     const realtime = new RealtimeHub(redis, config.redisKeyPrefix, logger);

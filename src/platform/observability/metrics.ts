@@ -20,6 +20,8 @@ export interface PoolStats {
 export interface MetricsOptions {
   /** The database pool now (undefined: the embedded shape's single PGlite connection). */
   poolStats?: () => PoolStats;
+  /** Readiness now, per component (rampart_readiness_component_up), evaluated at scrape time. */
+  readiness?: () => Promise<{ checks: Record<string, { status: 'ok' | 'error' }> }>;
   /** Node's default metrics (process, heap, event loop, GC); default true. */
   defaultMetrics?: boolean;
 }
@@ -84,6 +86,20 @@ export class Metrics {
       },
     });
     this.#registerPool(options.poolStats);
+    const readiness = options.readiness;
+    if (readiness) {
+      new Gauge({
+        name: 'rampart_readiness_component_up',
+        help: 'Each /health/ready component as this process sees it: 1 ok, 0 failing',
+        labelNames: ['component'] as const,
+        registers,
+        async collect() {
+          const report = await readiness();
+          this.reset();
+          for (const [component, check] of Object.entries(report.checks)) this.set({ component }, check.status === 'ok' ? 1 : 0);
+        },
+      });
+    }
     this.#jobs = new Counter({
       name: 'rampart_jobs_total',
       help: 'Job attempts of this process by job type and state (active: started; completed; failed)',
