@@ -1,6 +1,7 @@
 // The process's Prometheus metrics (prom-client, one registry per process): every family
 // DESIGN.md lists, behind small recorders that callers use without knowing prom-client.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
+import { RequestDurations } from './request-durations.ts';
 
 /** The route label of every request that matched no route: a scanner cannot add labels. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -40,16 +41,10 @@ export interface RealtimeMetrics {
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const JOB_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 
-interface Observer {
-  observe(value: number): void;
-}
-
 export class Metrics {
   readonly registry = new Registry();
   readonly realtime: RealtimeMetrics;
-  readonly #httpDuration: Histogram<'route' | 'method' | 'status'>;
-  /** route -> `${method} ${status}` -> the histogram's child: the hot path allocates nothing once warm. */
-  readonly #httpChildren = new Map<string, Map<string, Observer>>();
+  readonly #httpDurations: RequestDurations;
   readonly #jobs: Counter<'type' | 'state'>;
   readonly #jobDuration: Histogram<'type' | 'outcome'>;
   readonly #deadLettered: Counter<'type'>;
@@ -60,29 +55,23 @@ export class Metrics {
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
-    const httpDuration = new Histogram({
-      name: 'rampart_http_request_duration_seconds',
-      help: 'HTTP request duration by route template, method and status',
-      labelNames: ['route', 'method', 'status'] as const,
-      buckets: HTTP_BUCKETS,
-      registers,
-    });
-    this.#httpDuration = httpDuration;
+    const durations = new RequestDurations(
+      'rampart_http_request_duration_seconds',
+      'HTTP request duration by route template, method and status',
+      HTTP_BUCKETS,
+    );
+    this.#httpDurations = durations;
+    // prom-client renders it; the registry takes any object with its metric contract.
+    this.registry.registerMetric(durations as unknown as Metric);
     new Counter({
       name: 'rampart_http_requests_total',
       help: 'HTTP requests by route template, method and status',
       labelNames: ['route', 'method', 'status'] as const,
       registers,
-      // The histogram counts every request already; the counter is read from it at scrape
-      // time, so a request costs one observation, not two.
-      async collect() {
-        const { values } = await httpDuration.get();
+      // The histogram counts every request already; the counter is read from it at scrape time.
+      collect() {
         this.reset();
-        for (const sample of values) {
-          if (sample.metricName === 'rampart_http_request_duration_seconds_count' && sample.value > 0) {
-            this.inc(sample.labels as Record<'route' | 'method' | 'status', string>, sample.value);
-          }
-        }
+        for (const { labels, count } of durations.counts()) this.inc(labels, count);
       },
     });
     this.#registerPool(options.poolStats);
@@ -155,19 +144,7 @@ export class Metrics {
 
   /** One finished HTTP request; `route` is the route template (undefined: no route matched). */
   observeRequest(route: string | undefined, method: string, status: number, seconds: number): void {
-    const template = route ?? UNMATCHED_ROUTE;
-    let byRoute = this.#httpChildren.get(template);
-    if (!byRoute) {
-      byRoute = new Map();
-      this.#httpChildren.set(template, byRoute);
-    }
-    const key = `${method} ${status}`;
-    let child = byRoute.get(key);
-    if (!child) {
-      child = this.#httpDuration.labels(template, method, String(status));
-      byRoute.set(key, child);
-    }
-    child.observe(seconds);
+    this.#httpDurations.observe(route ?? UNMATCHED_ROUTE, method, status, seconds);
   }
 
   /** A job attempt started (active), or finished after `seconds`. */

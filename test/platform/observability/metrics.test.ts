@@ -133,6 +133,12 @@ describe.each(shapes)('GET /metrics (%s shape)', (shape) => {
     expect(sample(body, 'rampart_logins_total', 'outcome="failed"')).toBeGreaterThanOrEqual(1);
   });
 
+  it('reports each readiness component, evaluated at scrape time', async () => {
+    const body = await scrape();
+    expect(sample(body, 'rampart_readiness_component_up', 'component="database"')).toBe(1);
+    expect(sample(body, 'rampart_readiness_component_up', 'component="worker"')).toBe(1);
+  });
+
   it.skipIf(!promtool)('passes promtool check metrics (skipped without promtool; CI installs it)', async () => {
     const body = await scrape();
     const result = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
