@@ -16,6 +16,6 @@ export function createModules(platform: Platform, options: ModuleOptions = {}): 
   const auth = createAuthModule(platform);
   const documents = createDocumentsModule(platform, auth.guard, options.documents);
   const admin = createAdminModule(platform, auth.service, auth.guard);
-  const monitoring = createMonitoringModule(platform);
+  const monitoring = createMonitoringModule(platform, auth.guard);
   return [auth, admin, documents, monitoring];
 }

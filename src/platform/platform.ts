@@ -11,6 +11,7 @@ import { SingleWriterCache } from './db/single-writer-cache.ts';
 import { ReadinessRegistry } from './health.ts';
 import { Heartbeats } from './jobs/heartbeat.ts';
 import { JobQueue } from './jobs/queue.ts';
+import { MetricSnapshots } from './observability/metric-snapshots.ts';
 import { Metrics } from './observability/metrics.ts';
 import { RealtimeHub } from './realtime/hub.ts';
 import { createRedis, waitForRedis } from './redis.ts';
@@ -27,6 +28,8 @@ export interface Platform {
   readonly jobs: JobQueue;
   /** This process's Prometheus metrics (served at /metrics, read by the alert evaluator). */
   readonly metrics: Metrics;
+  /** Every process's metric snapshot (Redis in the scale shape), for the alert evaluator. */
+  readonly metricSnapshots: MetricSnapshots;
   /** publish(topic, event, data) to every WebSocket subscriber on every process; ends sessions' sockets. */
   readonly realtime: RealtimeHub;
   /**
@@ -93,6 +96,14 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       readiness: () => readiness.evaluate(),
       poolStats: pool && (() => ({ max: config.dbPoolMax, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount })),
     });
+    const metricSnapshots = new MetricSnapshots({
+      metrics,
+      redis,
+      keyPrefix: config.redisKeyPrefix,
+      intervalMs: config.monitoring.alertEvalIntervalMs,
+      logger,
+    });
+    metricSnapshots.start();
     const realtime = new RealtimeHub(redis, config.redisKeyPrefix, logger);
     await realtime.start();
     const fanoutCheck = realtime.readinessCheck(config.redisRequired);
@@ -121,6 +132,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       capabilities,
       jobs,
       metrics,
+      metricSnapshots,
       realtime,
       singleWriterCache: () => (embedded ? new SingleWriterCache({ maxEntries: 10_000, maxAgeMs: 30_000 }) : undefined),
       async startJobs(role, work) {
@@ -136,6 +148,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
             await heartbeats.stop();
             await jobs.stop().catch((error: unknown) => logger.warn({ err: error }, 'job queue did not stop cleanly'));
           }
+          await metricSnapshots.stop();
           await realtime.stop();
           if (redis) redis.disconnect();
           await database.close();

@@ -59,6 +59,12 @@ export class AlertingRule {
     return [...this.#active.values()].map((alert) => ({ ...alert }));
   }
 
+  /** Takes over alerts a previous evaluator left (a new leader carries on without re-notifying). */
+  restore(alerts: readonly Alert[]): void {
+    this.#active.clear();
+    for (const alert of alerts) if (alert.rule === this.rule.name) this.#active.set(labelsKey(alert.labels), { ...alert });
+  }
+
   evaluate(store: SeriesStore, t: number): Transition[] {
     const started = performance.now();
     const transitions: Transition[] = [];

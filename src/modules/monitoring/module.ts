@@ -1,19 +1,43 @@
-// The monitoring module: the alert rules (built-in file plus ALERT_RULES_FILE), loaded and
-// checked when the module is built so a bad rule stops start-up.
+// The monitoring module: the alert rules (built-in file plus ALERT_RULES_FILE, checked when
+// the module is built so a bad rule stops start-up), the evaluator loop, the admin routes
+// and the admins-only `alerts` realtime topic.
 import { join } from 'node:path';
 import type { Module } from '../../platform/module.ts';
 import type { Platform } from '../../platform/platform.ts';
+import type { Guard } from '../auth/guard.ts';
 import { AlertingRule } from './alerting.ts';
+import { AlertEvaluator } from './evaluator.ts';
+import { registerMonitoringRoutes } from './routes.ts';
 import { loadRules } from './rules.ts';
+import { ALERTS_TOPIC, MonitoringService } from './service.ts';
 
 /** The rules Rampart ships, in Prometheus' rule-file format. */
 export const BUILTIN_RULES_FILE = join(import.meta.dirname, 'builtin-rules.yml');
 
 export interface MonitoringModule extends Module {
-  rules: AlertingRule[];
+  service: MonitoringService;
+  evaluator: AlertEvaluator;
 }
 
-export function createMonitoringModule(platform: Platform): MonitoringModule {
-  const rules = loadRules(BUILTIN_RULES_FILE, platform.config.monitoring.alertRulesFile).map((rule) => new AlertingRule(rule));
-  return { name: 'monitoring', rules };
+export function createMonitoringModule(platform: Platform, guard: Guard): MonitoringModule {
+  const { monitoring } = platform.config;
+  const rules = loadRules(BUILTIN_RULES_FILE, monitoring.alertRulesFile).map((rule) => new AlertingRule(rule));
+  const service = new MonitoringService(platform, rules);
+  const evaluator = new AlertEvaluator({
+    rules,
+    repo: service.repo,
+    snapshot: () => platform.metricSnapshots.cluster(),
+    notify: (transitions) => service.notify(transitions),
+    countAlerts: (counts) => platform.metrics.alerts(counts),
+    intervalMs: monitoring.alertEvalIntervalMs,
+    logger: platform.logger,
+  });
+  return {
+    name: 'monitoring',
+    service,
+    evaluator,
+    routes: (api) => registerMonitoringRoutes(api, service, guard),
+    loops: [evaluator],
+    topics: [{ prefix: ALERTS_TOPIC, maySubscribe: async (subscriber) => subscriber.role === 'admin' }],
+  };
 }

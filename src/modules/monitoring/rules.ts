@@ -118,7 +118,7 @@ function parseRule(rule: unknown, group: string, source: string, fallbackName: s
   };
 }
 
-/** The built-in rules, then those of `extraFile` (ALERT_RULES_FILE); alert names may repeat across groups, as in Prometheus. */
+/** The built-in rules, then those of `extraFile` (ALERT_RULES_FILE); alert names must be unique. */
 export function loadRules(builtinFile: string, extraFile: string | undefined): AlertRule[] {
   const read = (file: string) => {
     let text: string;
@@ -130,5 +130,13 @@ export function loadRules(builtinFile: string, extraFile: string | undefined): A
     }
     return parseRuleFile(text, file);
   };
-  return [...read(builtinFile), ...(extraFile ? read(extraFile) : [])];
+  const rules = [...read(builtinFile), ...(extraFile ? read(extraFile) : [])];
+  // Rampart keys an alert's state and status by its rule's name, so names are unique (Prometheus allows repeats).
+  const seen = new Map<string, AlertRule>();
+  for (const rule of rules) {
+    const first = seen.get(rule.name);
+    if (first) throw new RuleFileError(`${rule.source}: alert rule "${rule.name}" is already defined at ${first.source}`);
+    seen.set(rule.name, rule);
+  }
+  return rules;
 }
