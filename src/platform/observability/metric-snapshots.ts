@@ -1,6 +1,7 @@
 // Every process's metrics, for the one alert evaluator of the cluster: each process writes a
 // snapshot of its registry to Redis with a TTL (so a dead process drops out); the evaluator
 // reads them all. In the embedded shape there is one process, so the snapshot stays in it.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -22,8 +23,8 @@ export interface MetricSnapshotsOptions {
 }
 
 export class MetricSnapshots {
-  /** This process in every series it publishes (as Prometheus labels a scrape target). */
-  readonly instance = `${hostname()}:${process.pid}`;
+  /** This process (this platform) in every series it publishes, as Prometheus labels a scrape target. */
+  readonly instance = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   readonly #options: MetricSnapshotsOptions;
   readonly #prefix: string;
   #timer: NodeJS.Timeout | undefined;
