@@ -17,6 +17,11 @@ CREATE TABLE "alert_leader" (
 	CONSTRAINT "alert_leader_single_row" CHECK ("alert_leader"."id" = 1)
 );
 --> statement-breakpoint
+CREATE TABLE "alert_notifications" (
+	"group_key" text PRIMARY KEY NOT NULL,
+	"last_sent_at" timestamp with time zone NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "alert_rule_status" (
 	"rule" text PRIMARY KEY NOT NULL,
 	"state" text NOT NULL,

@@ -41,6 +41,12 @@ export interface MonitoringConfig {
   alertRulesFile: string | undefined;
   /** How often the elected evaluator evaluates the rules (and every process records a snapshot). */
   alertEvalIntervalMs: number;
+  /** Alertmanager-format (v4) webhook receivers of firing and resolved alerts. */
+  alertWebhookUrls: string[];
+  /** HMAC-SHA256 key of the webhook signature; required with receivers. */
+  alertWebhookSecret: string | undefined;
+  /** A still-firing group is notified again after this long (Alertmanager's repeat_interval). */
+  alertRepeatIntervalMs: number;
 }
 
 export interface UploadsConfig {
@@ -243,6 +249,18 @@ function duration(env: Env, name: string, fallbackMs: number, minMs: number, max
   return ms;
 }
 
+function alertWebhooks(env: Env): { alertWebhookUrls: string[]; alertWebhookSecret: string | undefined } {
+  const urls = (read(env, 'ALERT_WEBHOOK_URLS') ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  for (const [i, raw] of urls.entries()) url({ [`ALERT_WEBHOOK_URLS[${i}]`]: raw }, `ALERT_WEBHOOK_URLS[${i}]`, ['http:', 'https:']);
+  const key = secret(env, 'ALERT_WEBHOOK_SECRET', 16);
+  if (urls.length > 0 && key === undefined)
+    throw new ConfigError('ALERT_WEBHOOK_SECRET', 'must be set when ALERT_WEBHOOK_URLS is (webhooks are signed)');
+  return { alertWebhookUrls: urls, alertWebhookSecret: key };
+}
+
 /** Reads `.env` (if present) under the real environment, which always wins. */
 export function environmentWithDotEnv(env: Env = process.env, dotEnvPath = resolve('.env')): Env {
   if (!existsSync(dotEnvPath)) return env;
@@ -323,6 +341,8 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       metricsToken: secret(env, 'METRICS_TOKEN', 16),
       alertRulesFile: read(env, 'ALERT_RULES_FILE') === undefined ? undefined : resolve(read(env, 'ALERT_RULES_FILE') as string),
       alertEvalIntervalMs: duration(env, 'ALERT_EVAL_INTERVAL', 15_000, 100, 3_600_000),
+      ...alertWebhooks(env),
+      alertRepeatIntervalMs: duration(env, 'ALERT_REPEAT_INTERVAL', 4 * 3_600_000, 1_000, 30 * 24 * 3_600_000),
     },
   };
 }

@@ -4,9 +4,10 @@
 // notifies. A new leader restores the states its predecessor stored, so nothing fires twice.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Transaction } from '../../platform/db/database.ts';
 import type { Loop } from '../../platform/module.ts';
 import type { MetricSample } from '../../platform/observability/metric-snapshots.ts';
-import type { AlertingRule, Transition } from './alerting.ts';
+import type { Alert, AlertingRule, Transition } from './alerting.ts';
 import { longestRange } from './evaluate.ts';
 import type { MonitoringRepo } from './repo.ts';
 import { SeriesStore } from './series-store.ts';
@@ -16,6 +17,8 @@ export interface EvaluatorOptions {
   repo: MonitoringRepo;
   /** Every live process's series now. */
   snapshot(): Promise<MetricSample[]>;
+  /** Inside the transaction that stores an evaluation: enqueue its durable notifications. */
+  enqueue?(tx: Transaction, transitions: Transition[], alerts: Alert[], now: number): Promise<unknown>;
   /** Transitions to firing or resolved, after they are stored. */
   notify(transitions: Transition[]): Promise<void>;
   /** How many alerts are pending and firing (the rampart_alerts gauge). */
@@ -124,7 +127,8 @@ export class AlertEvaluator implements Loop {
       durationMs: rule.lastEvaluation?.durationMs ?? 0,
       error: rule.lastEvaluation?.error,
     }));
-    await repo.saveEvaluation(transitions, alerts, statuses);
+    const { enqueue } = this.#options;
+    await repo.saveEvaluation(transitions, alerts, statuses, enqueue && ((tx) => enqueue(tx, transitions, alerts, now)));
     this.#options.countAlerts({
       pending: alerts.filter((alert) => alert.state === 'pending').length,
       firing: alerts.filter((alert) => alert.state === 'firing').length,

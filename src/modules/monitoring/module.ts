@@ -7,6 +7,7 @@ import type { Platform } from '../../platform/platform.ts';
 import type { Guard } from '../auth/guard.ts';
 import { AlertingRule } from './alerting.ts';
 import { AlertEvaluator } from './evaluator.ts';
+import { monitoringJobs } from './jobs.ts';
 import { registerMonitoringRoutes } from './routes.ts';
 import { loadRules } from './rules.ts';
 import { ALERTS_TOPIC, MonitoringService } from './service.ts';
@@ -27,6 +28,7 @@ export function createMonitoringModule(platform: Platform, guard: Guard): Monito
     rules,
     repo: service.repo,
     snapshot: () => platform.metricSnapshots.cluster(),
+    enqueue: (tx, transitions, alerts, now) => service.enqueueWebhooks(tx, transitions, alerts, now),
     notify: (transitions) => service.notify(transitions),
     countAlerts: (counts) => platform.metrics.alerts(counts),
     intervalMs: monitoring.alertEvalIntervalMs,
@@ -37,6 +39,7 @@ export function createMonitoringModule(platform: Platform, guard: Guard): Monito
     service,
     evaluator,
     routes: (api) => registerMonitoringRoutes(api, service, guard),
+    jobs: monitoringJobs(monitoring.alertWebhookSecret),
     loops: [evaluator],
     topics: [{ prefix: ALERTS_TOPIC, maySubscribe: async (subscriber) => subscriber.role === 'admin' }],
   };

@@ -2,7 +2,7 @@
 // states and rule status (one transaction), and the admin reads; the same SQL on Postgres
 // and PGlite. Multi-row writes go as one JSON parameter through jsonb_to_recordset.
 import { createHash } from 'node:crypto';
-import type { Database } from '../../platform/db/database.ts';
+import type { Database, Transaction } from '../../platform/db/database.ts';
 import type { Alert, AlertState, Transition } from './alerting.ts';
 import { type Labels, labelsKey } from './series-store.ts';
 
@@ -104,6 +104,7 @@ export class MonitoringRepo {
     transitions: Transition[],
     alerts: Alert[],
     statuses: { rule: string; state: AlertState; at: number; durationMs: number; error?: string }[],
+    alsoInTransaction?: (tx: Transaction) => Promise<unknown>,
   ): Promise<void> {
     const history = transitions.map((change) => ({
       rule: change.rule,
@@ -161,7 +162,22 @@ export class MonitoringRepo {
           [JSON.stringify(status)],
         );
       }
+      await alsoInTransaction?.(tx);
     });
+  }
+
+  async lastSent(tx: Transaction): Promise<Map<string, number>> {
+    const rows = await tx.query<{ group_key: string; last_sent_at: string }>('select group_key, last_sent_at from alert_notifications');
+    return new Map(rows.map((row) => [row.group_key, new Date(row.last_sent_at).getTime()]));
+  }
+
+  async markSent(tx: Transaction, groupKeys: string[], at: number): Promise<void> {
+    if (groupKeys.length === 0) return;
+    await tx.query(
+      `insert into alert_notifications (group_key, last_sent_at) select key, $2::timestamptz from jsonb_array_elements_text($1::jsonb) as key
+       on conflict (group_key) do update set last_sent_at = excluded.last_sent_at`,
+      [JSON.stringify(groupKeys), new Date(at).toISOString()],
+    );
   }
 
   async activeAlerts(): Promise<StateRow[]> {
@@ -218,8 +234,8 @@ export class MonitoringRepo {
     return rows.length === 1;
   }
 
-  async activeSilences(): Promise<SilenceRow[]> {
-    const rows = await this.#db.query<Record<string, unknown>>(
+  async activeSilences(tx?: Transaction): Promise<SilenceRow[]> {
+    const rows = await (tx ?? this.#db).query<Record<string, unknown>>(
       'select * from alert_silences where starts_at <= now() and ends_at > now() order by ends_at',
     );
     return rows.map(toSilence);

@@ -72,3 +72,9 @@ export const alertLeader = pgTable(
   },
   (table) => [check('alert_leader_single_row', sql`${table.id} = 1`)],
 );
+
+/** When each notification group (one alert rule) was last sent to the webhooks: repeat_interval survives a change of leader. */
+export const alertNotifications = pgTable('alert_notifications', {
+  groupKey: text('group_key').primaryKey(),
+  lastSentAt: timestamp('last_sent_at', { withTimezone: true }).notNull(),
+});

@@ -1,24 +1,15 @@
 // The monitoring module's service: the admin reads (active alerts, history, rules with their
 // last evaluation) and silences, and the notifications of firing and resolved alerts.
+
+import type { Transaction } from '../../platform/db/database.ts';
 import { AppError } from '../../platform/errors.ts';
 import { decodeCursor, isTimestampText, keysetPage } from '../../platform/http/keyset.ts';
 import type { Platform } from '../../platform/platform.ts';
-import type { AlertingRule, Transition } from './alerting.ts';
+import type { Alert, AlertingRule, Transition } from './alerting.ts';
+import { dueMessages, silenceMatches, WEBHOOK_JOB } from './notifications.ts';
 import { type HistoryRow, MonitoringRepo, type RuleStatusRow, type SilenceMatcher, type SilenceRow, type StateRow } from './repo.ts';
-import type { Labels } from './series-store.ts';
 
 export const ALERTS_TOPIC = 'alerts';
-
-/** Alertmanager's matcher semantics: regexes are anchored; a missing label is the empty string. */
-export function silenceMatches(silence: Pick<SilenceRow, 'matchers'>, labels: Labels): boolean {
-  return silence.matchers.every((matcher) => {
-    const value = labels[matcher.name] ?? '';
-    if (matcher.op === '=') return value === matcher.value;
-    if (matcher.op === '!=') return value !== matcher.value;
-    const matched = new RegExp(`^(?:${matcher.value})$`, 'su').test(value);
-    return matcher.op === '=~' ? matched : !matched;
-  });
-}
 
 export class MonitoringService {
   readonly repo: MonitoringRepo;
@@ -69,6 +60,29 @@ export class MonitoringService {
 
   async expireSilence(id: string): Promise<void> {
     if (!(await this.repo.expireSilence(id))) throw new AppError('NOT_FOUND', 'No such silence');
+  }
+
+  /**
+   * Inside the evaluation's transaction: one durable delivery job per due webhook message
+   * and receiver, and when each group was sent (repeat_interval outlives a change of leader).
+   */
+  async enqueueWebhooks(tx: Transaction, transitions: Transition[], alerts: Alert[], now: number): Promise<number> {
+    const { alertWebhookUrls: urls, alertRepeatIntervalMs: repeatMs } = this.#platform.config.monitoring;
+    if (urls.length === 0) return 0;
+    const silences = await this.repo.activeSilences(tx);
+    const lastSent = await this.repo.lastSent(tx);
+    const messages = dueMessages({ alerts, transitions, silences, lastSent, now, repeatMs });
+    for (const message of messages) {
+      const body = JSON.stringify(message);
+      for (const url of urls)
+        await this.#platform.jobs.enqueue(tx, WEBHOOK_JOB, { url, body }, `alert-${message.groupLabels.alertname}-${now}`);
+    }
+    await this.repo.markSent(
+      tx,
+      messages.map((message) => message.groupKey),
+      now,
+    );
+    return messages.length;
   }
 
   /**

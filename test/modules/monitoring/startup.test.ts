@@ -10,9 +10,25 @@ import { startTestApp } from '../../helpers/test-app.ts';
 describe('monitoring settings', () => {
   it('parses the defaults and durations, and refuses bad values', () => {
     const defaults = loadConfig({}).monitoring;
-    expect(defaults).toEqual({ metricsToken: undefined, alertRulesFile: undefined, alertEvalIntervalMs: 15_000 });
+    expect(defaults).toEqual({
+      metricsToken: undefined,
+      alertRulesFile: undefined,
+      alertEvalIntervalMs: 15_000,
+      alertWebhookUrls: [],
+      alertWebhookSecret: undefined,
+      alertRepeatIntervalMs: 4 * 3_600_000,
+    });
     const set = loadConfig({ ALERT_EVAL_INTERVAL: '2s', ALERT_RULES_FILE: 'rules.yml', METRICS_TOKEN: 'x'.repeat(16) }).monitoring;
-    expect(set).toEqual({ metricsToken: 'x'.repeat(16), alertRulesFile: join(process.cwd(), 'rules.yml'), alertEvalIntervalMs: 2000 });
+    expect(set).toMatchObject({
+      metricsToken: 'x'.repeat(16),
+      alertRulesFile: join(process.cwd(), 'rules.yml'),
+      alertEvalIntervalMs: 2000,
+    });
+    const hooks = loadConfig({
+      ALERT_WEBHOOK_URLS: 'http://a.example/x, https://b.example/y',
+      ALERT_WEBHOOK_SECRET: 's'.repeat(16),
+    }).monitoring;
+    expect(hooks.alertWebhookUrls).toEqual(['http://a.example/x', 'https://b.example/y']);
     expect(loadConfig({ ALERT_EVAL_INTERVAL: '1m' }).monitoring.alertEvalIntervalMs).toBe(60_000);
     expect(loadConfig({ ALERT_EVAL_INTERVAL: '500' }).monitoring.alertEvalIntervalMs).toBe(500);
     for (const [env, variable] of [
@@ -20,6 +36,9 @@ describe('monitoring settings', () => {
       [{ ALERT_EVAL_INTERVAL: '10ms' }, 'ALERT_EVAL_INTERVAL'],
       [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN'],
       [{ METRICS_TOKEN: 'has spaces in the token' }, 'METRICS_TOKEN'],
+      [{ ALERT_WEBHOOK_URLS: 'http://a.example/x' }, 'ALERT_WEBHOOK_SECRET'],
+      [{ ALERT_WEBHOOK_URLS: 'ftp://a.example/x', ALERT_WEBHOOK_SECRET: 's'.repeat(16) }, 'ALERT_WEBHOOK_URLS[0]'],
+      [{ ALERT_REPEAT_INTERVAL: '10ms' }, 'ALERT_REPEAT_INTERVAL'],
     ] as const) {
       expect(() => loadConfig(env), variable).toThrow(ConfigError);
       expect(() => loadConfig(env), variable).toThrow(variable);
