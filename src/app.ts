@@ -10,6 +10,7 @@ import { closeConnectionsWhileDraining } from './platform/http/draining.ts';
 import { registerErrorHandling, sendError } from './platform/http/error-handler.ts';
 import { trackInFlightRequests } from './platform/http/in-flight.ts';
 import { API_PREFIX, registerOpenApi } from './platform/http/openapi.ts';
+import { requestAccount } from './platform/http/request-context.ts';
 import { createRequestValidatorCompiler } from './platform/http/request-validation.ts';
 import type { Module } from './platform/module.ts';
 import { lazyRootLogger } from './platform/observability/lazy-logger.ts';
@@ -81,7 +82,14 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
   });
   // Before any route, so every schema (the modules' included) compiles with the request rules.
   app.setValidatorCompiler(createRequestValidatorCompiler());
-  registerErrorHandling(app, config.legacyApi);
+  registerErrorHandling(app, config.legacyApi, (error, request) =>
+    platform.errorReporter.requestFailed(error, {
+      requestId: request.id,
+      route: request.routeOptions.url,
+      method: request.method,
+      accountId: requestAccount(request),
+    }),
+  );
   const { metrics } = platform;
   // Route templates, never raw URLs: a request that matched no route has no routeOptions.url.
   const inFlight = trackInFlightRequests(app, (request, reply) =>

@@ -35,6 +35,8 @@ export interface Config {
 }
 
 export interface MonitoringConfig {
+  /** Sentry DSN: 500s and final job failures are reported; unset, the SDK is not loaded. */
+  sentryDsn: string | undefined;
   /** Bearer token /metrics requires; unset: loopback clients only. */
   metricsToken: string | undefined;
   /** A rule file (Prometheus format) loaded after the built-in rules. */
@@ -339,6 +341,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
     },
     monitoring: {
       metricsToken: secret(env, 'METRICS_TOKEN', 16),
+      sentryDsn: url(env, 'SENTRY_DSN', ['http:', 'https:']),
       alertRulesFile: read(env, 'ALERT_RULES_FILE') === undefined ? undefined : resolve(read(env, 'ALERT_RULES_FILE') as string),
       alertEvalIntervalMs: duration(env, 'ALERT_EVAL_INTERVAL', 15_000, 100, 3_600_000),
       ...alertWebhooks(env),

@@ -11,6 +11,7 @@ import { SingleWriterCache } from './db/single-writer-cache.ts';
 import { ReadinessRegistry } from './health.ts';
 import { Heartbeats } from './jobs/heartbeat.ts';
 import { JobQueue } from './jobs/queue.ts';
+import { createErrorReporter, type ErrorReporter } from './observability/error-reporting.ts';
 import { MetricSnapshots } from './observability/metric-snapshots.ts';
 import { Metrics } from './observability/metrics.ts';
 import { RealtimeHub } from './realtime/hub.ts';
@@ -30,6 +31,8 @@ export interface Platform {
   readonly metrics: Metrics;
   /** Every process's metric snapshot (Redis in the scale shape), for the alert evaluator. */
   readonly metricSnapshots: MetricSnapshots;
+  /** Sentry when SENTRY_DSN is set, else a reporter that does nothing. */
+  readonly errorReporter: ErrorReporter;
   /** publish(topic, event, data) to every WebSocket subscriber on every process; ends sessions' sockets. */
   readonly realtime: RealtimeHub;
   /**
@@ -65,6 +68,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       process.exit(1);
     });
   }
+  const errorReporter = await createErrorReporter({ dsn: config.monitoring.sentryDsn, environment: config.nodeEnv, logger });
   let db: Database | undefined;
   try {
     logger.info(
@@ -117,6 +121,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       // Admins watch the queue live on the `jobs` topic.
       onStateChange: (change, requestId) => realtime.publish('jobs', `job.${change.state}`, change, requestId),
       metrics,
+      onFinalFailure: (error, job) => errorReporter.jobFailed(error, job),
     });
     const heartbeats = new Heartbeats(db, redis, config.redisKeyPrefix, config.jobs.heartbeatGraceMs, logger);
     readiness.register({ name: 'worker', critical: true, check: () => heartbeats.assertFresh() });
@@ -133,6 +138,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       jobs,
       metrics,
       metricSnapshots,
+      errorReporter,
       realtime,
       singleWriterCache: () => (embedded ? new SingleWriterCache({ maxEntries: 10_000, maxAgeMs: 30_000 }) : undefined),
       async startJobs(role, work) {
@@ -153,6 +159,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
           if (redis) redis.disconnect();
           await database.close();
           await releaseLock?.();
+          await errorReporter.close();
         })();
         return stopped;
       },

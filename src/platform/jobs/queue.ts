@@ -67,6 +67,8 @@ export interface JobQueueOptions {
   onStateChange?(change: JobStateChange, requestId: string): void;
   /** Attempts by type and state, their durations and dead letters (rampart_jobs_*). */
   metrics?: Pick<Metrics, 'jobChanged' | 'jobDeadLettered'>;
+  /** A job failed its last attempt (error reporting). */
+  onFinalFailure?(error: unknown, job: { requestId: string; jobType: string; jobId: string }): void;
 }
 
 export interface JobStateChange {
@@ -165,7 +167,10 @@ export class JobQueue {
       // is written for them; anything else stays in the log, found by its request id.
       const message = error instanceof AppError ? error.message : `The job failed; its log lines carry request id ${cause}`;
       changed('failed');
-      if (attempt >= (definition.retryLimit ?? DEFAULT_RETRY_LIMIT)) metrics?.jobDeadLettered(definition.type);
+      if (attempt >= (definition.retryLimit ?? DEFAULT_RETRY_LIMIT)) {
+        metrics?.jobDeadLettered(definition.type);
+        this.#options.onFinalFailure?.(error, { requestId: cause, jobType: definition.type, jobId: job.id });
+      }
       return { id: job.id, status: 'failed', output: { message } };
     }
   }
