@@ -49,6 +49,8 @@ export interface MonitoringConfig {
   alertWebhookSecret: string | undefined;
   /** A still-firing group is notified again after this long (Alertmanager's repeat_interval). */
   alertRepeatIntervalMs: number;
+  /** An existing Alertmanager that also receives firing and resolved alerts (its /api/v2/alerts). */
+  alertmanagerUrl: string | undefined;
 }
 
 export interface UploadsConfig {
@@ -345,6 +347,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       alertRulesFile: read(env, 'ALERT_RULES_FILE') === undefined ? undefined : resolve(read(env, 'ALERT_RULES_FILE') as string),
       alertEvalIntervalMs: duration(env, 'ALERT_EVAL_INTERVAL', 15_000, 100, 3_600_000),
       ...alertWebhooks(env),
+      alertmanagerUrl: url(env, 'ALERTMANAGER_URL', ['http:', 'https:']),
       alertRepeatIntervalMs: duration(env, 'ALERT_REPEAT_INTERVAL', 4 * 3_600_000, 1_000, 30 * 24 * 3_600_000),
     },
   };

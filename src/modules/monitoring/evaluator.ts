@@ -19,6 +19,8 @@ export interface EvaluatorOptions {
   snapshot(): Promise<MetricSample[]>;
   /** Inside the transaction that stores an evaluation: enqueue its durable notifications. */
   enqueue?(tx: Transaction, transitions: Transition[], alerts: Alert[], now: number): Promise<unknown>;
+  /** Every alert after an evaluation, after it is stored (an Alertmanager wants them all, again and again). */
+  sendAll?(alerts: Alert[], now: number): Promise<void>;
   /** Transitions to firing or resolved, after they are stored. */
   notify(transitions: Transition[]): Promise<void>;
   /** How many alerts are pending and firing (the rampart_alerts gauge). */
@@ -135,6 +137,9 @@ export class AlertEvaluator implements Loop {
     });
     const notable = transitions.filter((change) => change.to === 'firing' || change.to === 'resolved');
     if (notable.length > 0) await this.#options.notify(notable);
+    await this.#options
+      .sendAll?.(alerts, now)
+      .catch((error: unknown) => this.#options.logger.warn({ err: error }, 'alerts not sent to Alertmanager; sent again next evaluation'));
     return transitions;
   }
 }

@@ -6,6 +6,7 @@ import type { Module } from '../../platform/module.ts';
 import type { Platform } from '../../platform/platform.ts';
 import type { Guard } from '../auth/guard.ts';
 import { AlertingRule } from './alerting.ts';
+import { AlertmanagerClient } from './alertmanager.ts';
 import { AlertEvaluator } from './evaluator.ts';
 import { monitoringJobs } from './jobs.ts';
 import { registerMonitoringRoutes } from './routes.ts';
@@ -24,12 +25,16 @@ export function createMonitoringModule(platform: Platform, guard: Guard): Monito
   const { monitoring } = platform.config;
   const rules = loadRules(BUILTIN_RULES_FILE, monitoring.alertRulesFile).map((rule) => new AlertingRule(rule));
   const service = new MonitoringService(platform, rules);
+  const alertmanager = monitoring.alertmanagerUrl
+    ? new AlertmanagerClient(monitoring.alertmanagerUrl, monitoring.alertEvalIntervalMs, platform.logger)
+    : undefined;
   const evaluator = new AlertEvaluator({
     rules,
     repo: service.repo,
     snapshot: () => platform.metricSnapshots.cluster(),
     enqueue: (tx, transitions, alerts, now) => service.enqueueWebhooks(tx, transitions, alerts, now),
     notify: (transitions) => service.notify(transitions),
+    sendAll: alertmanager && ((alerts, now) => alertmanager.send(alerts, now)),
     countAlerts: (counts) => platform.metrics.alerts(counts),
     intervalMs: monitoring.alertEvalIntervalMs,
     logger: platform.logger,

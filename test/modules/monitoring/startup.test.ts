@@ -17,6 +17,8 @@ describe('monitoring settings', () => {
       alertWebhookUrls: [],
       alertWebhookSecret: undefined,
       alertRepeatIntervalMs: 4 * 3_600_000,
+      alertmanagerUrl: undefined,
+      sentryDsn: undefined,
     });
     const set = loadConfig({ ALERT_EVAL_INTERVAL: '2s', ALERT_RULES_FILE: 'rules.yml', METRICS_TOKEN: 'x'.repeat(16) }).monitoring;
     expect(set).toMatchObject({
