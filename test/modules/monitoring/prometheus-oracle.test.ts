@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../../src/platform/errors.ts';
 import { freePort } from '../../helpers/processes.ts';
 import { startTestApp, type TestApp } from '../../helpers/test-app.ts';
@@ -49,16 +49,18 @@ describe.skipIf(!prometheusInstalled)('Prometheus as the oracle of the rule engi
     });
     const port = await freePort();
     await t.app.listen({ host: '127.0.0.1', port });
-    t.platform.realtime.attach({
-      event: (topic, frame) => {
-        if (topic !== 'alerts') return;
-        const { event, data } = JSON.parse(frame) as { event: string; data: { labels: Record<string, string> } };
-        const entry = ours.get(alertKey(data.labels)) ?? {};
+    // Rampart's side: what the module publishes on the alerts topic, seen at the hub.
+    const hub = t.platform.realtime;
+    const publish = hub.publish.bind(hub);
+    vi.spyOn(hub, 'publish').mockImplementation((topic, event, data, requestId) => {
+      if (topic === 'alerts') {
+        const { labels } = data as { labels: Record<string, string> };
+        const entry = ours.get(alertKey(labels)) ?? {};
         if (event === 'alert.firing') entry.firing ??= Date.now();
         if (event === 'alert.resolved') entry.resolved ??= Date.now();
-        ours.set(alertKey(data.labels), entry);
-      },
-      sessionsEnded: () => {},
+        ours.set(alertKey(labels), entry);
+      }
+      publish(topic, event, data, requestId);
     });
     const dir = mkdtempSync(join(tmpdir(), 'rampart-prometheus-'));
     const config = join(dir, 'prometheus.yml');
