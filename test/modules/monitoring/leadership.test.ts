@@ -2,11 +2,13 @@
 // the leader dies without a word the other takes over once the lease runs out, restores the
 // stored alert states and does not notify a firing alert twice. And the scale shape's cluster
 // snapshot: a process sees the series every live process published to Redis.
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertingRule, type Transition } from '../../../src/modules/monitoring/alerting.ts';
 import { AlertEvaluator } from '../../../src/modules/monitoring/evaluator.ts';
 import { MonitoringRepo } from '../../../src/modules/monitoring/repo.ts';
 import { parseRuleFile } from '../../../src/modules/monitoring/rules.ts';
+import { AppError } from '../../../src/platform/errors.ts';
 import type { MetricSample } from '../../../src/platform/observability/metric-snapshots.ts';
 import { scaleUrls, shapes } from '../../helpers/shapes.ts';
 import { startTestApp, type TestApp } from '../../helpers/test-app.ts';
@@ -101,5 +103,44 @@ describe.skipIf(!scaleUrls)('cluster snapshot (scale shape)', () => {
     const ttl = await (a.platform.redis as NonNullable<typeof a.platform.redis>).pttl(key);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(1500);
+  });
+});
+
+describe.skipIf(!scaleUrls)('a 5xx spike on an API-only process (scale shape)', () => {
+  let api: TestApp;
+  let worker: TestApp;
+  beforeAll(async () => {
+    const env = {
+      REDIS_KEY_PREFIX: `t${Math.random().toString(16).slice(2, 10)}:`,
+      ALERT_EVAL_INTERVAL: '500ms',
+      ALERT_RULES_FILE: join(import.meta.dirname, '..', '..', 'fixtures', 'alert-rules', 'e2e.yml'),
+    };
+    worker = await startTestApp('scale', { env });
+    // The API process runs no jobs and no loops: it only serves, and publishes its metrics.
+    api = await startTestApp('scale', {
+      env,
+      worker: false,
+      databaseUrl: worker.config.databaseUrl,
+      extend: (app) => {
+        app.get('/test/fail', { schema: { hide: true } }, async () => {
+          throw new AppError('UNAVAILABLE', 'failing on purpose');
+        });
+      },
+    });
+  });
+  afterAll(async () => {
+    await api?.close();
+    await worker?.close();
+  });
+
+  it('fires in the evaluator of another process', async () => {
+    const firing = await eventually(async () => {
+      await api.app.inject({ url: '/test/fail' });
+      const [row] = await worker.platform.db.query<{ labels: Record<string, string> }>(
+        "select labels from alert_states where rule = 'TestServerErrors' and state = 'firing'",
+      );
+      return row;
+    });
+    expect(firing.labels).toMatchObject({ alertname: 'TestServerErrors', route: '/test/fail' });
   });
 });
