@@ -10,9 +10,11 @@ import { closeConnectionsWhileDraining } from './platform/http/draining.ts';
 import { registerErrorHandling, sendError } from './platform/http/error-handler.ts';
 import { trackInFlightRequests } from './platform/http/in-flight.ts';
 import { API_PREFIX, registerOpenApi } from './platform/http/openapi.ts';
+import { requestAccount } from './platform/http/request-context.ts';
 import { createRequestValidatorCompiler } from './platform/http/request-validation.ts';
 import type { Module } from './platform/module.ts';
 import { lazyRootLogger } from './platform/observability/lazy-logger.ts';
+import { registerMetricsRoute } from './platform/observability/metrics-route.ts';
 import { requestIdFor } from './platform/observability/request-id.ts';
 import type { Platform } from './platform/platform.ts';
 import { RealtimeGateway } from './platform/realtime/gateway.ts';
@@ -91,8 +93,19 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
   });
   // Before any route, so every schema (the modules' included) compiles with the request rules.
   app.setValidatorCompiler(createRequestValidatorCompiler());
-  registerErrorHandling(app, config.legacyApi);
-  const inFlight = trackInFlightRequests(app);
+  registerErrorHandling(app, config.legacyApi, (error, request) =>
+    platform.errorReporter.requestFailed(error, {
+      requestId: request.id,
+      route: request.routeOptions.url,
+      method: request.method,
+      accountId: requestAccount(request),
+    }),
+  );
+  const { metrics } = platform;
+  // Route templates, never raw URLs: a request that matched no route has no routeOptions.url.
+  const inFlight = trackInFlightRequests(app, (request, reply) =>
+    metrics.observeRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime / 1000),
+  );
   closeConnectionsWhileDraining(app, inFlight);
   await registerOverloadProtection(app, edge);
   await registerCors(app, config.corsOrigins);
@@ -100,6 +113,7 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
   registerTimeBudgets(app, edge.budgets, inFlight);
   await registerOpenApi(app);
   registerHealthRoutes(app, platform.readiness);
+  registerMetricsRoute(app, metrics, config.monitoring.metricsToken);
   const modules = options.modules ?? [];
   const authenticator = modules.find((module) => module.authenticator)?.authenticator;
   const gateway = authenticator
@@ -109,6 +123,7 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
         topics: modules.flatMap((module) => module.topics ?? []),
         authenticator,
         logger,
+        metrics: platform.metrics.realtime,
       })
     : undefined;
   app.decorate('realtimeGateway', gateway);

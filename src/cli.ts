@@ -96,7 +96,9 @@ export async function main(argv: string[]): Promise<number> {
     const options = { help: { type: 'boolean' as const, short: 'h' }, ...(command.options ?? {}) };
     values = parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values;
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${helpFor(name, command)}`);
+    // parseArgs refuses unknown or malformed options with ERR_PARSE_ARGS_* TypeErrors.
+    if (!(error instanceof TypeError && String((error as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS'))) throw error;
+    console.error(`${error.message}\n\n${helpFor(name, command)}`);
     return 2;
   }
   if (values.help) {

@@ -33,6 +33,7 @@ export interface Config {
   uploads: UploadsConfig;
   realtime: RealtimeConfig;
   polls: PollsConfig;
+  monitoring: MonitoringConfig;
 }
 
 /** The WebSocket gateway's limits (DESIGN.md, "Realtime"). */
@@ -68,6 +69,25 @@ export interface PollsConfig {
   resultsCacheMs: number;
   /** At most one realtime count update per poll per this interval. */
   eventsIntervalMs: number;
+}
+
+export interface MonitoringConfig {
+  /** Sentry DSN: 500s and final job failures are reported; unset, the SDK is not loaded. */
+  sentryDsn: string | undefined;
+  /** Bearer token /metrics requires; unset: loopback clients only. */
+  metricsToken: string | undefined;
+  /** A rule file (Prometheus format) loaded after the built-in rules. */
+  alertRulesFile: string | undefined;
+  /** How often the elected evaluator evaluates the rules (and every process records a snapshot). */
+  alertEvalIntervalMs: number;
+  /** Alertmanager-format (v4) webhook receivers of firing and resolved alerts. */
+  alertWebhookUrls: string[];
+  /** HMAC-SHA256 key of the webhook signature; required with receivers. */
+  alertWebhookSecret: string | undefined;
+  /** A still-firing group is notified again after this long (Alertmanager's repeat_interval). */
+  alertRepeatIntervalMs: number;
+  /** An existing Alertmanager that also receives firing and resolved alerts (its /api/v2/alerts). */
+  alertmanagerUrl: string | undefined;
 }
 
 export interface UploadsConfig {
@@ -252,6 +272,37 @@ function redisKeyPrefix(env: Env): string {
   return raw;
 }
 
+function secret(env: Env, name: string, minLength: number): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  if (raw.length < minLength || /\s/.test(raw)) throw new ConfigError(name, `must be at least ${minLength} characters without spaces`);
+  return raw;
+}
+
+/** A duration: whole milliseconds, or a number with ms, s, m or h ("15s"). */
+function duration(env: Env, name: string, fallbackMs: number, minMs: number, maxMs: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallbackMs;
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(raw);
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  if (!match) throw new ConfigError(name, `must be a duration like 15s, 500ms, 2m or 1h (got "${raw}")`);
+  const ms = Number(match[1]) * (units[match[2] ?? 'ms'] as number);
+  if (ms < minMs || ms > maxMs) throw new ConfigError(name, `must be from ${minMs} ms to ${maxMs} ms (got ${ms} ms)`);
+  return ms;
+}
+
+function alertWebhooks(env: Env): { alertWebhookUrls: string[]; alertWebhookSecret: string | undefined } {
+  const urls = (read(env, 'ALERT_WEBHOOK_URLS') ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  for (const [i, raw] of urls.entries()) url({ [`ALERT_WEBHOOK_URLS[${i}]`]: raw }, `ALERT_WEBHOOK_URLS[${i}]`, ['http:', 'https:']);
+  const key = secret(env, 'ALERT_WEBHOOK_SECRET', 16);
+  if (urls.length > 0 && key === undefined)
+    throw new ConfigError('ALERT_WEBHOOK_SECRET', 'must be set when ALERT_WEBHOOK_URLS is (webhooks are signed)');
+  return { alertWebhookUrls: urls, alertWebhookSecret: key };
+}
+
 /** Reads `.env` (if present) under the real environment, which always wins. */
 export function environmentWithDotEnv(env: Env = process.env, dotEnvPath = resolve('.env')): Env {
   if (!existsSync(dotEnvPath)) return env;
@@ -348,6 +399,15 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       jsonMaxDepth: integer(env, 'JSON_MAX_DEPTH', 32, 2, 1_000),
       overloadMaxEventLoopDelayMs: integer(env, 'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 1_000, 0, 60_000),
       overloadMaxHeapUsedBytes: byteSize(env, 'OVERLOAD_MAX_HEAP_USED', 0, 0),
+    },
+    monitoring: {
+      metricsToken: secret(env, 'METRICS_TOKEN', 16),
+      sentryDsn: url(env, 'SENTRY_DSN', ['http:', 'https:']),
+      alertRulesFile: read(env, 'ALERT_RULES_FILE') === undefined ? undefined : resolve(read(env, 'ALERT_RULES_FILE') as string),
+      alertEvalIntervalMs: duration(env, 'ALERT_EVAL_INTERVAL', 15_000, 100, 3_600_000),
+      ...alertWebhooks(env),
+      alertmanagerUrl: url(env, 'ALERTMANAGER_URL', ['http:', 'https:']),
+      alertRepeatIntervalMs: duration(env, 'ALERT_REPEAT_INTERVAL', 4 * 3_600_000, 1_000, 30 * 24 * 3_600_000),
     },
   };
 }

@@ -42,6 +42,33 @@ function importCycles(): string[][] {
 
 const TESTS = join(import.meta.dirname);
 
+/**
+ * The catch blocks allowed to neither rethrow nor narrow the error's type, each for a reason:
+ * a failure of any kind means the same single outcome there.
+ */
+const BROAD_CATCHES: Record<string, string> = {
+  // @node-rs/argon2 throws plain Errors for a malformed stored hash: that must read as a wrong password, not a 500.
+  'modules/auth/passwords.ts': 'return false;',
+  // A readiness check that fails in any way is "not ready"; the error is handed to onFailure (logged).
+  'platform/health.ts': 'this.#onFailure(item.name, error);',
+  // Fastify's content-type parser callback: the error is passed on to done(), Fastify's way of rethrowing.
+  'platform/security/json-body.ts': 'done(error as AppError, undefined);',
+};
+
+/** Every `catch` block of a source file (its body), with the line it starts on. */
+function catchBlocks(text: string): { line: number; body: string }[] {
+  return [...text.matchAll(/\bcatch\s*(?:\([^)]*\))?\s*\{/g)].map((match) => {
+    let depth = 1;
+    let at = (match.index as number) + match[0].length;
+    while (depth > 0 && at < text.length) {
+      if (text[at] === '{') depth += 1;
+      else if (text[at] === '}') depth -= 1;
+      at += 1;
+    }
+    return { line: text.slice(0, match.index).split('\n').length, body: text.slice((match.index as number) + match[0].length, at - 1) };
+  });
+}
+
 describe('house rules', () => {
   it('has every source and test file say its one job in its first line, a comment', () => {
     const silent = [
@@ -86,6 +113,18 @@ describe('house rules', () => {
 
   it('has no import cycles (no two files import each other, directly or around a loop)', () => {
     expect(importCycles()).toEqual([]);
+  });
+
+  it('has every catch block rethrow or narrow to the error types it handles (outside a short documented allowlist)', () => {
+    const offenders = files.flatMap((file) =>
+      catchBlocks(file.text)
+        .filter(({ body }) => !/\bthrow\b|\binstanceof\b|\.code\b/.test(body))
+        .filter(({ body }) => !(BROAD_CATCHES[file.path] !== undefined && body.includes(BROAD_CATCHES[file.path] as string)))
+        .map(({ line }) => `${file.path}:${line}`),
+    );
+    expect(offenders).toEqual([]);
+    // The checker sees catch blocks at all (it would pass vacuously otherwise).
+    expect(files.flatMap((file) => catchBlocks(file.text)).length).toBeGreaterThan(20);
   });
 
   it('finds the imports it checks (the two rules above would pass vacuously otherwise)', () => {

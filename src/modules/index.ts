@@ -6,6 +6,7 @@ import { createAdminModule } from './admin/module.ts';
 import { createAuthModule } from './auth/module.ts';
 import { createDocumentsModule } from './documents/module.ts';
 import type { DocumentsServiceOptions } from './documents/service.ts';
+import { createMonitoringModule } from './monitoring/module.ts';
 import { createPollsModule } from './polls/module.ts';
 
 export interface ModuleOptions {
@@ -17,5 +18,6 @@ export function createModules(platform: Platform, options: ModuleOptions = {}): 
   const documents = createDocumentsModule(platform, auth.guard, options.documents);
   const admin = createAdminModule(platform, auth.service, auth.guard);
   const polls = createPollsModule(platform, auth.guard);
-  return [auth, admin, documents, polls];
+  const monitoring = createMonitoringModule(platform, auth.guard);
+  return [auth, admin, documents, polls, monitoring];
 }

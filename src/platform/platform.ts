@@ -1,6 +1,7 @@
 // Starts and stops the shared infrastructure every role needs: the DATA_DIR lock,
 // the database (migrated), Redis when configured, and the readiness registry.
 import type { Redis } from 'ioredis';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { type Config, redactUrl } from '../config.ts';
 import { type Database, openDatabase } from './db/database.ts';
@@ -10,6 +11,9 @@ import { SingleWriterCache } from './db/single-writer-cache.ts';
 import { ReadinessRegistry } from './health.ts';
 import { Heartbeats } from './jobs/heartbeat.ts';
 import { JobQueue } from './jobs/queue.ts';
+import { createErrorReporter, type ErrorReporter } from './observability/error-reporting.ts';
+import { MetricSnapshots } from './observability/metric-snapshots.ts';
+import { Metrics } from './observability/metrics.ts';
 import { RealtimeHub } from './realtime/hub.ts';
 import { createRedis, waitForRedis } from './redis.ts';
 import { RateLimiters } from './security/rate-limiters.ts';
@@ -23,6 +27,12 @@ export interface Platform {
   readonly rateLimiters: RateLimiters;
   readonly capabilities: DatabaseCapabilities;
   readonly jobs: JobQueue;
+  /** This process's Prometheus metrics (served at /metrics, read by the alert evaluator). */
+  readonly metrics: Metrics;
+  /** Every process's metric snapshot (Redis in the scale shape), for the alert evaluator. */
+  readonly metricSnapshots: MetricSnapshots;
+  /** Sentry when SENTRY_DSN is set, else a reporter that does nothing. */
+  readonly errorReporter: ErrorReporter;
   /** publish(topic, event, data) to every WebSocket subscriber on every process; ends sessions' sockets. */
   readonly realtime: RealtimeHub;
   /**
@@ -58,6 +68,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       process.exit(1);
     });
   }
+  const errorReporter = await createErrorReporter({ dsn: config.monitoring.sentryDsn, environment: config.nodeEnv, logger });
   let db: Database | undefined;
   try {
     logger.info(
@@ -84,6 +95,19 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
     if (redis) {
       readiness.register({ name: 'redis', critical: config.redisRequired, check: async () => void (await redis.ping()) });
     }
+    const pool = db.kind === 'postgres' ? (db.driver as pg.Pool) : undefined;
+    const metrics = new Metrics({
+      readiness: () => readiness.evaluate(),
+      poolStats: pool && (() => ({ max: config.dbPoolMax, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount })),
+    });
+    const metricSnapshots = new MetricSnapshots({
+      metrics,
+      redis,
+      keyPrefix: config.redisKeyPrefix,
+      intervalMs: config.monitoring.alertEvalIntervalMs,
+      logger,
+    });
+    metricSnapshots.start();
     const realtime = new RealtimeHub(redis, config.redisKeyPrefix, logger);
     await realtime.start();
     const fanoutCheck = realtime.readinessCheck(config.redisRequired);
@@ -96,6 +120,8 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       batchSize: config.jobs.batchSize,
       // Admins watch the queue live on the `jobs` topic.
       onStateChange: (change, requestId) => realtime.publish('jobs', `job.${change.state}`, change, requestId),
+      metrics,
+      onFinalFailure: (error, job) => errorReporter.jobFailed(error, job),
     });
     const heartbeats = new Heartbeats(db, redis, config.redisKeyPrefix, config.jobs.heartbeatGraceMs, logger);
     readiness.register({ name: 'worker', critical: true, check: () => heartbeats.assertFresh() });
@@ -107,9 +133,12 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       db,
       redis,
       readiness,
-      rateLimiters: new RateLimiters(redis, config.redisKeyPrefix),
+      rateLimiters: new RateLimiters(redis, config.redisKeyPrefix, metrics),
       capabilities,
       jobs,
+      metrics,
+      metricSnapshots,
+      errorReporter,
       realtime,
       singleWriterCache: () => (embedded ? new SingleWriterCache({ maxEntries: 10_000, maxAgeMs: 30_000 }) : undefined),
       async startJobs(role, work) {
@@ -125,10 +154,12 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
             await heartbeats.stop();
             await jobs.stop().catch((error: unknown) => logger.warn({ err: error }, 'job queue did not stop cleanly'));
           }
+          await metricSnapshots.stop();
           await realtime.stop();
           if (redis) redis.disconnect();
           await database.close();
           await releaseLock?.();
+          await errorReporter.close();
         })();
         return stopped;
       },

@@ -16,9 +16,10 @@ import { startModules } from './module-parts.ts';
  * stops the loops and the platform.
  */
 export async function buildServer(platform: Platform, options: { work: boolean; modules?: ModuleOptions }): Promise<FastifyInstance> {
-  const modules = createModules(platform, options.modules);
   let stopLoops = async () => {};
   try {
+    // Inside the try: a module that refuses to build (a bad alert rule) must stop the platform too.
+    const modules = createModules(platform, options.modules);
     // Job types are defined even when another process runs them: routes enqueue them.
     stopLoops = await startModules(platform, modules, 'serve', options.work);
     const app = await buildApp(platform, { modules });

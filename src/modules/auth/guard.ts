@@ -3,6 +3,7 @@
 // writes, and guards routes by role.
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { AppError } from '../../platform/errors.ts';
+import { setRequestAccount } from '../../platform/http/request-context.ts';
 import type { Authenticated, AuthService } from './service.ts';
 
 export const SESSION_COOKIE = '__Host-rampart_session';
@@ -75,6 +76,7 @@ export function createGuard(auth: AuthService, allowedOrigins: readonly string[]
     if (!result) throw new AppError('UNAUTHENTICATED', 'Session is missing, expired or revoked');
     if (cookie !== undefined) assertSameSiteWrite(request, allowedOrigins);
     authenticated.set(request, result);
+    setRequestAccount(request, result.user.id);
     return result;
   }
 

@@ -88,12 +88,14 @@ export class AuthService {
     }
     if (!user || !valid) {
       // The reserved points stay spent: they are the failure count.
+      this.#platform.metrics.login('failed');
       context.log.info({ event: 'auth.login_failed', user_id: user?.id ?? null, ip: context.ip }, 'login failed');
       throw new AppError('BAD_CREDENTIALS', 'Invalid email or password');
     }
     // A success clears the account+IP counter and is no failure of the address either.
     await Promise.all([this.#failuresByAccountIp.delete(accountIpKey), this.#failuresByIp.reward(context.ip)]);
     if (!user.active) {
+      this.#platform.metrics.login('inactive');
       context.log.info({ event: 'auth.login_inactive', user_id: user.id, ip: context.ip }, 'login to a deactivated account');
       throw new AppError('INACTIVE_ACCOUNT', 'This account is deactivated');
     }
@@ -102,6 +104,7 @@ export class AuthService {
       context.log.info({ event: 'auth.password_rehashed', user_id: user.id }, 'password rehashed with current parameters');
     }
     const { token, session } = await this.#openSession(user.id, context);
+    this.#platform.metrics.login('succeeded');
     context.log.info({ event: 'auth.login_succeeded', user_id: user.id, ip: context.ip, session_id: session.id }, 'login succeeded');
     return { user, token, session };
   }
@@ -119,6 +122,7 @@ export class AuthService {
     if (byIp) await this.#failuresByAccountIp.reward(accountIpKey);
     const blocked = byAccount ?? byIp;
     if (!blocked) return;
+    this.#platform.metrics.login('locked_out');
     context.log.warn(
       { event: 'auth.login_locked_out', email_hash: hashSessionToken(email).slice(0, 16), ip: context.ip },
       'login rate limited',

@@ -71,8 +71,9 @@ function percentDecoded(value: string): string | undefined {
   try {
     const decoded = decodeURIComponent(value);
     return decoded === value ? undefined : decoded;
-  } catch {
-    return undefined; // a lone % is just a character
+  } catch (error) {
+    if (error instanceof URIError) return undefined; // a lone % is just a character
+    throw error;
   }
 }
 

@@ -71,8 +71,16 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
   return reply.code(appError.status).type('application/json').send(envelope(appError, request.id));
 }
 
-export function registerErrorHandling(app: FastifyInstance, legacyApi: 'redirect' | 'gone'): void {
-  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+/** `onInternalError` hears of every error answered 500 (a bug), e.g. to report it. */
+export function registerErrorHandling(
+  app: FastifyInstance,
+  legacyApi: 'redirect' | 'gone',
+  onInternalError: (error: unknown, request: FastifyRequest) => void = () => {},
+): void {
+  app.setErrorHandler((error, request, reply) => {
+    if (toAppError(error) === undefined) onInternalError(error, request);
+    return sendError(request, reply, error);
+  });
   app.setNotFoundHandler((request, reply) => {
     const url = request.raw.url ?? '/';
     const isLegacyApi = (url === '/api' || url.startsWith('/api/') || url.startsWith('/api?')) && !/^\/api\/v1(\/|\?|$)/.test(url);

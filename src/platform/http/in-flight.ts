@@ -1,9 +1,16 @@
 // The requests this server is still answering. Time budgets sweep them for overdue
 // ones and a draining server tells their connections to close, so neither needs a
 // hook of its own on every request.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-export function trackInFlightRequests(app: FastifyInstance): Set<FastifyReply> {
+/**
+ * `onFinished` sees every answered request (metrics) from the same onResponse hook, so
+ * counting a request costs a call, not a hook of its own.
+ */
+export function trackInFlightRequests(
+  app: FastifyInstance,
+  onFinished: (request: FastifyRequest, reply: FastifyReply) => void = () => {},
+): Set<FastifyReply> {
   const inFlight = new Set<FastifyReply>();
   app.addHook('onRequest', (_request, reply, done) => {
     inFlight.add(reply);
@@ -12,8 +19,9 @@ export function trackInFlightRequests(app: FastifyInstance): Set<FastifyReply> {
   // Leaving promptly matters: replies kept until a later sweep survive into the old
   // generation (GC cost measured at ~10 % of throughput). A client that hangs up never
   // reaches onResponse; the time-budget sweep drops such replies once overdue.
-  app.addHook('onResponse', (_request, reply, done) => {
+  app.addHook('onResponse', (request, reply, done) => {
     inFlight.delete(reply);
+    onFinished(request, reply);
     done();
   });
   return inFlight;

@@ -12,6 +12,17 @@ export interface RequestContext {
   log: FastifyBaseLogger;
 }
 
+const accounts = new WeakMap<FastifyRequest, string>();
+
+/** The auth guard says whose request this is, so error reports carry the account id (never the email). */
+export function setRequestAccount(request: FastifyRequest, accountId: string): void {
+  accounts.set(request, accountId);
+}
+
+export function requestAccount(request: FastifyRequest): string | undefined {
+  return accounts.get(request);
+}
+
 export function contextOf(request: FastifyRequest): RequestContext {
   return { requestId: request.id, ip: request.ip, userAgent: request.headers['user-agent'] ?? null, log: request.log };
 }

@@ -7,11 +7,13 @@ import type { Logger } from 'pino';
 import type { Database, Transaction } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { keysetPage } from '../http/keyset.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { JobErrorBoundary } from './error-boundary.ts';
 import { pgliteExecutor, type SqlExecutor, transactionExecutor } from './sql-adapter.ts';
 
 export const JOB_SCHEMA = 'pgboss';
 const REQUEST_ID_FIELD = '_request_id';
+const DEFAULT_RETRY_LIMIT = 3;
 
 export interface JobContext {
   id: string;
@@ -63,6 +65,10 @@ export interface JobQueueOptions {
   batchSize: number;
   /** A job of this process started, completed or failed an attempt (the `jobs` realtime topic). */
   onStateChange?(change: JobStateChange, requestId: string): void;
+  /** Attempts by type and state, their durations and dead letters (rampart_jobs_*). */
+  metrics?: Pick<Metrics, 'jobChanged' | 'jobDeadLettered'>;
+  /** A job failed its last attempt (error reporting). */
+  onFinalFailure?(error: unknown, job: { requestId: string; jobType: string; jobId: string }): void;
 }
 
 export interface JobStateChange {
@@ -101,7 +107,7 @@ export class JobQueue {
       const deadLetter = `${definition.type}.dead`;
       await this.#boss.createQueue(deadLetter);
       await this.#boss.createQueue(definition.type, {
-        retryLimit: definition.retryLimit ?? 3,
+        retryLimit: definition.retryLimit ?? DEFAULT_RETRY_LIMIT,
         retryDelay: definition.retryDelaySeconds ?? 2,
         retryBackoff: true,
         retryDelayMax: 300,
@@ -143,8 +149,12 @@ export class JobQueue {
     const log = this.#options.logger.child({ request_id: cause, job_id: job.id, job_type: definition.type });
     log.info('job started');
     const attempt = job.retryCount ?? 0;
-    const changed = (state: JobStateChange['state']) =>
+    const { metrics } = this.#options;
+    const started = performance.now();
+    const changed = (state: JobStateChange['state']) => {
       this.#options.onStateChange?.({ id: job.id, type: definition.type, state, attempt }, cause);
+      metrics?.jobChanged(definition.type, state, state === 'active' ? undefined : (performance.now() - started) / 1000);
+    };
     changed('active');
     try {
       const output = await this.#boundary.run((signal) => definition.handler(data, { id: job.id, attempt, requestId: cause, log, signal }));
@@ -157,6 +167,10 @@ export class JobQueue {
       // is written for them; anything else stays in the log, found by its request id.
       const message = error instanceof AppError ? error.message : `The job failed; its log lines carry request id ${cause}`;
       changed('failed');
+      if (attempt >= (definition.retryLimit ?? DEFAULT_RETRY_LIMIT)) {
+        metrics?.jobDeadLettered(definition.type);
+        this.#options.onFinalFailure?.(error, { requestId: cause, jobType: definition.type, jobId: job.id });
+      }
       return { id: job.id, status: 'failed', output: { message } };
     }
   }

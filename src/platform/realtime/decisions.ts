@@ -1,10 +1,18 @@
-// Who-may-subscribe decisions, shared for a short while: a thousand sockets of one account
-// re-subscribing after a restart ask the database once, not a thousand times (bench/realtime.ts
-// ran the pool dry without it). A decision is keyed by account, role and topic, so a role change
-// asks again; ownership behind a topic does not change while it exists. Failures are not kept.
+// Which module owns a topic, and who may subscribe to it, with answers shared for a short
+// while: a thousand sockets of one account re-subscribing after a restart ask the database
+// once, not a thousand times (bench/realtime.ts ran the pool dry without it). A decision is
+// keyed by account, role and topic, so a role change asks again; ownership behind a topic
+// does not change while it exists. Failures are not kept.
 import type { TopicDefinition } from '../module.ts';
 
 const MAX_DECISIONS = 10_000;
+
+/** The definition that owns a topic: `polls:` owns every `polls:<id>`; a prefix without a colon (`jobs`) is one topic. */
+export function ownerOf(definitions: readonly TopicDefinition[], topic: string): TopicDefinition | undefined {
+  return definitions.find(({ prefix }) =>
+    prefix.endsWith(':') ? topic.startsWith(prefix) && topic.length > prefix.length : topic === prefix,
+  );
+}
 
 export class SubscriptionDecisions {
   readonly #ttlMs: number;

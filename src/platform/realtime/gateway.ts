@@ -5,9 +5,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { type ErrorCode, isDependencyUnavailable } from '../errors.ts';
 import type { TopicDefinition } from '../module.ts';
+import type { RealtimeMetrics } from '../observability/metrics.ts';
 import { type Connection, ConnectionIndex } from './connection.ts';
 import type { GatewayStats, RealtimeAuthenticator, RealtimeIdentity, RealtimeLimits } from './contract.ts';
-import { SubscriptionDecisions } from './decisions.ts';
+import { ownerOf, SubscriptionDecisions } from './decisions.ts';
 import type { RealtimeDelivery, RealtimeHub } from './hub.ts';
 import {
   CLOSE,
@@ -33,6 +34,7 @@ export class RealtimeGateway implements RealtimeDelivery {
   readonly #topicDefinitions: readonly TopicDefinition[];
   readonly #authenticator: RealtimeAuthenticator;
   readonly #logger: FastifyBaseLogger;
+  readonly #metrics: RealtimeMetrics | undefined;
   readonly #connections = new Set<Connection>();
   readonly #byTopic = new ConnectionIndex<string>();
   readonly #bySession = new ConnectionIndex<string>();
@@ -50,7 +52,9 @@ export class RealtimeGateway implements RealtimeDelivery {
     topics: readonly TopicDefinition[];
     authenticator: RealtimeAuthenticator;
     logger: FastifyBaseLogger;
+    metrics?: RealtimeMetrics;
   }) {
+    this.#metrics = options.metrics;
     this.#limits = options.limits;
     this.#topicDefinitions = options.topics;
     this.#authenticator = options.authenticator;
@@ -63,6 +67,7 @@ export class RealtimeGateway implements RealtimeDelivery {
     const refusal = this.#capacityRefusal(identity.userId);
     if (refusal) {
       this.#counters.overCapacityRefused += 1;
+      this.#metrics?.dropped('over_capacity');
       log.info({ user_id: identity.userId, reason: refusal }, 'websocket refused: over capacity');
       socket.close(CLOSE.OVERLOADED, refusal);
       return;
@@ -91,6 +96,7 @@ export class RealtimeGateway implements RealtimeDelivery {
     socket.on('close', connection.onClose);
     this.#listeners += LISTENERS_PER_CONNECTION;
     this.#connections.add(connection);
+    this.#metrics?.connectionOpened();
     this.#perAccount.set(identity.userId, (this.#perAccount.get(identity.userId) ?? 0) + 1);
     this.#bySession.add(identity.sessionId, connection);
     this.#armExpiry(connection);
@@ -104,7 +110,10 @@ export class RealtimeGateway implements RealtimeDelivery {
     if (!subscribers) return;
     // One buffer for every subscriber: ws frames it per socket without re-encoding.
     const data = Buffer.from(frame);
+    const sentBefore = this.#counters.eventsSent;
     for (const connection of subscribers) this.#send(connection, data);
+    // Counted once per broadcast: a metric call per socket would cost the fan-out loop.
+    this.#metrics?.messageSent(this.#counters.eventsSent - sentBefore);
   }
 
   sessionsEnded(sessionIds: readonly string[]): void {
@@ -155,6 +164,7 @@ export class RealtimeGateway implements RealtimeDelivery {
   #receive(connection: Connection, data: RawData, isBinary: boolean): void {
     if (connection.released) return;
     this.#counters.messagesReceived += 1;
+    this.#metrics?.messageReceived();
     if (!this.#withinRate(connection)) return;
     if (isBinary) {
       this.#protocolError(connection, 'VALIDATION_FAILED', 'Binary frames are not part of the protocol; send JSON text frames');
@@ -184,6 +194,7 @@ export class RealtimeGateway implements RealtimeDelivery {
     if (connection.messagesInWindow <= this.#limits.maxMessagesPerSecond) return true;
     if (connection.messagesInWindow > this.#limits.maxMessagesPerSecond * FLOOD_FACTOR) {
       connection.log.info({ user_id: connection.identity.userId }, 'websocket closed: message flood');
+      this.#metrics?.dropped('message_flood');
       this.#close(connection, CLOSE.POLICY, 'message flood');
       return false;
     }
@@ -202,6 +213,7 @@ export class RealtimeGateway implements RealtimeDelivery {
     connection.protocolErrors += 1;
     if (connection.protocolErrors > this.#limits.maxProtocolErrors) {
       connection.log.info({ user_id: connection.identity.userId }, 'websocket closed after repeated protocol errors');
+      this.#metrics?.dropped('protocol_errors');
       this.#close(connection, CLOSE.POLICY, 'repeated protocol errors');
       return;
     }
@@ -221,7 +233,7 @@ export class RealtimeGateway implements RealtimeDelivery {
       );
       return;
     }
-    const definition = this.#topicDefinitions.find((candidate) => topicMatches(candidate.prefix, topic));
+    const definition = ownerOf(this.#topicDefinitions, topic);
     if (!definition) {
       this.#sendText(connection, errorFrame('NOT_FOUND', `No such topic: ${topic}`, connection.requestId, topic));
       return;
@@ -262,6 +274,7 @@ export class RealtimeGateway implements RealtimeDelivery {
 
   #sendText(connection: Connection, frame: string): void {
     this.#send(connection, Buffer.from(frame));
+    this.#metrics?.messageSent();
   }
 
   #send(connection: Connection, data: Buffer): void {
@@ -269,6 +282,7 @@ export class RealtimeGateway implements RealtimeDelivery {
     // Checked before adding more: what one slow peer can hold is the bound plus one frame.
     if (connection.socket.bufferedAmount > this.#limits.maxBufferedBytes) {
       this.#counters.slowConsumersClosed += 1;
+      this.#metrics?.dropped('slow_consumer');
       connection.log.info(
         { user_id: connection.identity.userId, buffered: connection.socket.bufferedAmount },
         'slow websocket consumer closed',
@@ -309,6 +323,7 @@ export class RealtimeGateway implements RealtimeDelivery {
     for (const connection of [...this.#connections]) {
       if (!connection.alive) {
         this.#counters.missedPongs += 1;
+        this.#metrics?.dropped('missed_pong');
         connection.log.info({ user_id: connection.identity.userId }, 'websocket peer missed a pong; terminated');
         this.#release(connection);
         connection.socket.terminate();
@@ -373,14 +388,10 @@ export class RealtimeGateway implements RealtimeDelivery {
     if (count > 0) this.#perAccount.set(connection.identity.userId, count);
     else this.#perAccount.delete(connection.identity.userId);
     this.#connections.delete(connection);
+    this.#metrics?.connectionClosed();
     if (this.#connections.size === 0 && this.#heartbeat) {
       clearInterval(this.#heartbeat);
       this.#heartbeat = undefined;
     }
   }
-}
-
-/** `polls:` owns every `polls:<id>`; a prefix without a colon (`alerts`, `jobs`) is one topic. */
-function topicMatches(prefix: string, topic: string): boolean {
-  return prefix.endsWith(':') ? topic.startsWith(prefix) && topic.length > prefix.length : topic === prefix;
 }

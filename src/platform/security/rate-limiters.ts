@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors.ts';
+import type { Metrics } from '../observability/metrics.ts';
 
 export interface LimiterSpec {
   /** Namespaces the counters: one name per policy. */
@@ -14,16 +15,28 @@ export interface LimiterSpec {
   blockSeconds?: number;
 }
 
+/** Each limiter's rejection counter, so the helpers below count whoever calls them. */
+const countRejection = new WeakMap<RateLimiterAbstract, () => void>();
+
 export class RateLimiters {
   readonly #redis: Redis | undefined;
   readonly #keyPrefix: string;
+  readonly #metrics: Pick<Metrics, 'rateLimitRejected'> | undefined;
 
-  constructor(redis: Redis | undefined, keyPrefix: string) {
+  constructor(redis: Redis | undefined, keyPrefix: string, metrics?: Pick<Metrics, 'rateLimitRejected'>) {
     this.#redis = redis;
     this.#keyPrefix = keyPrefix;
+    this.#metrics = metrics;
   }
 
   create(spec: LimiterSpec): RateLimiterAbstract {
+    const limiter = this.#create(spec);
+    const metrics = this.#metrics;
+    if (metrics) countRejection.set(limiter, () => metrics.rateLimitRejected(spec.name));
+    return limiter;
+  }
+
+  #create(spec: LimiterSpec): RateLimiterAbstract {
     const options = {
       keyPrefix: `${this.#keyPrefix}rl:${spec.name}`,
       points: spec.points,
@@ -59,7 +72,10 @@ export async function reservePoint(limiter: RateLimiterAbstract, key: string): P
     await limiter.consume(key);
     return undefined;
   } catch (rejection) {
-    if (rejection instanceof RateLimiterRes) return rejection;
+    if (rejection instanceof RateLimiterRes) {
+      countRejection.get(limiter)?.();
+      return rejection;
+    }
     throw rejection;
   }
 }
@@ -69,7 +85,10 @@ export async function countEvent(limiter: RateLimiterAbstract, key: string): Pro
   try {
     return await limiter.consume(key);
   } catch (rejection) {
-    if (rejection instanceof RateLimiterRes) return rejection;
+    if (rejection instanceof RateLimiterRes) {
+      countRejection.get(limiter)?.();
+      return rejection;
+    }
     throw rejection;
   }
 }

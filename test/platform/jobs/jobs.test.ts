@@ -143,4 +143,15 @@ describe.each(shapes)('durable jobs (%s shape)', (shape) => {
       expect(response.statusCode, limit).toBe(400);
     }
   });
+
+  it('counts attempts by type and state, with durations and dead letters, in /metrics', async () => {
+    const body = (await t.app.inject({ url: '/metrics' })).body;
+    const lines = body.split('\n');
+    const has = (prefix: string, ...labels: string[]) =>
+      lines.some((line) => line.startsWith(prefix) && labels.every((label) => line.includes(label)) && !line.endsWith(' 0'));
+    expect(has('rampart_jobs_total{', 'state="active"')).toBe(true);
+    expect(has('rampart_jobs_total{', 'state="completed"')).toBe(true);
+    expect(has('rampart_jobs_total{', 'state="failed"')).toBe(true);
+    expect(has('rampart_job_duration_seconds_count{', 'outcome="completed"')).toBe(true);
+  });
 });
