@@ -53,6 +53,9 @@ const BROAD_CATCHES: Record<string, string> = {
   'platform/health.ts': 'this.#onFailure(item.name, error);',
   // Fastify's content-type parser callback: the error is passed on to done(), Fastify's way of rethrowing.
   'platform/security/json-body.ts': 'done(error as AppError, undefined);',
+  // A socket's handlers are a boundary like the HTTP error handler: the error is mapped once
+  // (logged, and an error op for the client); rethrowing from a socket event ends the process.
+  'platform/realtime/gateway.ts': 'reportFailure(error, ',
 };
 
 /** Every `catch` block of a source file (its body), with the line it starts on. */

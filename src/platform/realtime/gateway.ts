@@ -3,7 +3,7 @@
 // delivers what the hub fans out, pings peers, and closes sockets whose session ended.
 import type { FastifyBaseLogger } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
-import { type ErrorCode, isDependencyUnavailable } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
 import type { TopicDefinition } from '../module.ts';
 import type { RealtimeMetrics } from '../observability/metrics.ts';
 import { type Connection, ConnectionIndex } from './connection.ts';
@@ -17,6 +17,7 @@ import {
   PONG_FRAME,
   ProtocolError,
   parseClientFrame,
+  reportFailure,
   subscribedFrame,
   unsubscribedFrame,
 } from './protocol.ts';
@@ -244,13 +245,7 @@ export class RealtimeGateway implements RealtimeDelivery {
       allowed = await this.#decisions.decide(definition, { userId: connection.identity.userId, role: connection.identity.role }, topic);
     } catch (error) {
       connection.pending.delete(topic);
-      if (connection.released) return;
-      const unavailable = isDependencyUnavailable(error);
-      if (unavailable) connection.log.warn({ err: error, topic }, 'could not check a subscription: a dependency is down');
-      else connection.log.error({ err: error, topic }, 'could not check a subscription');
-      const [code, message] = unavailable
-        ? (['UNAVAILABLE', 'Could not check this subscription now; try again'] as const)
-        : (['INTERNAL', 'Internal server error'] as const);
+      const { code, message } = reportFailure(error, connection.log, `could not check a subscription to ${topic}`);
       this.#sendText(connection, errorFrame(code, message, connection.requestId, topic));
       return;
     }
@@ -347,8 +342,7 @@ export class RealtimeGateway implements RealtimeDelivery {
     try {
       return await this.#authenticator.liveSessions(sessionIds);
     } catch (error) {
-      if (!isDependencyUnavailable(error)) this.#logger.error({ err: error }, 'could not re-check websocket sessions');
-      else this.#logger.warn({ err: error }, 'could not re-check websocket sessions: the database is unavailable');
+      reportFailure(error, this.#logger, 'could not re-check websocket sessions'); // the next beat tries again
       return undefined;
     }
   }

@@ -1,6 +1,8 @@
 // The WebSocket protocol of DESIGN.md ("Realtime"): reads a client's text frame into one
-// of its three ops (or a protocol error a client can act on), and writes the server's frames.
-import type { ErrorCode } from '../errors.ts';
+// of its three ops (or a protocol error a client can act on), writes the server's frames,
+// and maps an unexpected failure to the error a client is told.
+import type { FastifyBaseLogger } from 'fastify';
+import { type ErrorCode, isDependencyUnavailable } from '../errors.ts';
 
 export type ClientOp = { op: 'subscribe'; topic: string } | { op: 'unsubscribe'; topic: string } | { op: 'ping' };
 
@@ -66,3 +68,17 @@ export const CLOSE = {
   OVERLOADED: 1013,
   SESSION_ENDED: 4401,
 } as const;
+
+/**
+ * The socket side's one mapping of an unexpected failure, as the HTTP error handler's: logged
+ * (a warning when a dependency is down, an error otherwise) and turned into what a client is
+ * told. Rethrowing from a socket's event would take the whole process down instead.
+ */
+export function reportFailure(error: unknown, log: FastifyBaseLogger, what: string): { code: ErrorCode; message: string } {
+  if (isDependencyUnavailable(error)) {
+    log.warn({ err: error }, `${what}: a dependency is unavailable`);
+    return { code: 'UNAVAILABLE', message: 'A dependency is unavailable; try again shortly' };
+  }
+  log.error({ err: error }, what);
+  return { code: 'INTERNAL', message: 'Internal server error' };
+}

@@ -1,11 +1,12 @@
 // The alert evaluator end to end in both shapes: real 5xx responses fire a rule, the
-// transition is stored and published on the admins' `alerts` topic, it resolves when the
+// transition is stored and reaches an admin's WebSocket on the `alerts` topic, it resolves when the
 // errors stop; the admin API reports alerts, history and rules; silences are created and ended.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/platform/errors.ts';
 import { bearer, registerAndLogin } from '../../helpers/accounts.ts';
 import { shapes } from '../../helpers/shapes.ts';
+import { gatewayUrl, openSocket, type TestSocket } from '../../helpers/sockets.ts';
 import { startTestApp, type TestApp } from '../../helpers/test-app.ts';
 import { eventually } from '../../helpers/wait.ts';
 
@@ -16,6 +17,7 @@ describe.each(shapes)('alert evaluation (%s shape)', (shape) => {
   let admin: Record<string, string>;
   let user: Record<string, string>;
   const frames: { topic: string; frame: Record<string, unknown> }[] = [];
+  let adminSocket: TestSocket | undefined;
   beforeAll(async () => {
     t = await startTestApp(shape, {
       env: { ALERT_RULES_FILE: RULES, ALERT_EVAL_INTERVAL: '500ms' },
@@ -25,19 +27,28 @@ describe.each(shapes)('alert evaluation (%s shape)', (shape) => {
         });
       },
     });
-    // What the module publishes, seen at the hub (whichever gateway is attached to it).
-    const hub = t.platform.realtime;
-    const publish = hub.publish.bind(hub);
-    vi.spyOn(hub, 'publish').mockImplementation((topic, event, data, requestId) => {
-      frames.push({ topic, frame: { event, data } as Record<string, unknown> });
-      publish(topic, event, data, requestId);
-    });
     const adminAccount = await registerAndLogin(t.app);
     await t.platform.db.query("update users set role = 'admin' where id = $1", [adminAccount.userId]);
     admin = bearer(adminAccount.token);
     user = bearer((await registerAndLogin(t.app)).token);
+    // What the module publishes, as an admin's WebSocket subscribed to `alerts` receives it.
+    const url = await gatewayUrl(t.app);
+    adminSocket = await openSocket(url, admin);
+    adminSocket.send({ op: 'subscribe', topic: 'alerts' });
+    await adminSocket.next((frame) => frame.op === 'subscribed' && frame.topic === 'alerts');
+    adminSocket.ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+      if (frame.op === 'event') frames.push({ topic: String(frame.topic), frame });
+    });
+    const userSocket = await openSocket(url, user);
+    userSocket.send({ op: 'subscribe', topic: 'alerts' });
+    expect(await userSocket.next((frame) => frame.op === 'error')).toMatchObject({ error_code: 'FORBIDDEN', topic: 'alerts' });
+    userSocket.ws.close();
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    adminSocket?.ws.close();
+    await t?.close();
+  });
 
   const alertsPage = async () => (await t.app.inject({ url: '/api/v1/admin/alerts?limit=200', headers: admin })).json();
 

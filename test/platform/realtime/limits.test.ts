@@ -66,9 +66,10 @@ describe('realtime limits', () => {
     const events = 3_000;
     const payload = 'x'.repeat(8 * 1024);
     let published = 0;
-    // Published in slices, so the fast client reads while the slow one falls behind.
+    // Published in slices of 80 KB, so the fast client (in this process) reads between them
+    // and stays far below the bound while the slow one falls behind.
     while (published < events) {
-      for (let slice = 0; slice < 100; slice += 1, published += 1)
+      for (let slice = 0; slice < 10; slice += 1, published += 1)
         test.platform.realtime.publish(topic, 'load', { index: published, payload }, 'test');
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -79,6 +80,9 @@ describe('realtime limits', () => {
     slowTcp.resume();
     const closed = await slow.closed;
     expect(closed.code).toBe(1013);
+    const metrics = await test.app.inject({ url: '/metrics' });
+    expect(metrics.body).toMatch(/rampart_ws_drops_total\{reason="slow_consumer"\} 1\b/);
+    expect(metrics.body).toMatch(/rampart_ws_messages_total\{direction="out"\} \d{4,}/);
     // The slow one got a bounded prefix, not everything (its buffer stopped growing at the bound).
     expect(slow.frames.filter((frame) => frame.event === 'load').length).toBeLessThan(events);
     fast.ws.close();
