@@ -37,6 +37,17 @@ export function createPollsModule(platform: Platform, guard: Guard): PollsModule
     await service.applied(outcome);
     for (const [pollId, requestId] of outcome.lastRequestIdByPoll) publisher.changed(pollId, requestId);
   });
+  platform.metrics.trackVoteStream({
+    counts: () => ({
+      accepted: service.accepted,
+      applied: consumer.stats.applied,
+      rejected: consumer.stats.rejected,
+      duplicate: consumer.stats.duplicates,
+      claimed: consumer.stats.claimed,
+      dead_lettered: consumer.stats.deadLettered,
+    }),
+    backlog: () => voteLog.backlog(),
+  });
   return {
     name: 'polls',
     service,

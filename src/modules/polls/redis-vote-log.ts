@@ -259,12 +259,29 @@ export class RedisVoteLog implements VoteLog {
 
   /** Entries in the stream the group has not read yet (XINFO GROUPS' lag). */
   async lag(): Promise<number> {
-    const groups = (await this.#redis.call('XINFO', 'GROUPS', this.#stream)) as unknown[][];
+    return (await this.#groupInfo()).lag;
+  }
+
+  /** Not read yet, plus read and not acknowledged (XINFO GROUPS' lag and pending). */
+  async backlog(): Promise<number> {
+    const { lag, pending } = await this.#groupInfo();
+    return lag + pending;
+  }
+
+  async #groupInfo(): Promise<{ lag: number; pending: number }> {
+    let groups: unknown[][];
+    try {
+      groups = (await this.#redis.call('XINFO', 'GROUPS', this.#stream)) as unknown[][];
+    } catch (error) {
+      // No vote yet and no consumer started: the stream does not exist, and nothing waits.
+      if (error instanceof ReplyError && /no such key/i.test((error as Error).message)) return { lag: 0, pending: 0 };
+      throw error;
+    }
     for (const group of groups) {
       const info = toFields(group);
-      if (info.name === CONSUMER_GROUP) return Number(info.lag ?? 0);
+      if (info.name === CONSUMER_GROUP) return { lag: Number(info.lag ?? 0), pending: Number(info.pending ?? 0) };
     }
-    return 0;
+    return { lag: 0, pending: 0 };
   }
 
   wake(): void {

@@ -40,6 +40,8 @@ export class PollsService {
   readonly #cache: ResultsCache;
   readonly #votesPerAccount: RateLimiterAbstract;
   readonly #polls = new Map<string, { poll: PollRow; expires: number }>();
+  /** Votes this process accepted (202), for the vote metrics. */
+  accepted = 0;
 
   constructor(platform: Platform, log: VoteLog) {
     const { config } = platform;
@@ -130,6 +132,7 @@ export class PollsService {
     );
     if (outcome === 'already_voted') throw new AppError('ALREADY_VOTED', 'This account already voted in this poll');
     if (outcome === 'closed') throw new AppError('POLL_CLOSED', 'The poll is closed');
+    this.accepted += 1;
     return voteId;
   }
 

@@ -134,6 +134,11 @@ export class TableVoteLog implements VoteLog {
     return Number(row?.n ?? 0);
   }
 
+  async backlog(): Promise<number> {
+    const [row] = await this.#db.query<{ n: number }>('select count(*) as n from poll_vote_log');
+    return Number(row?.n ?? 0);
+  }
+
   async pendingByConsumer(): Promise<Record<string, number>> {
     const rows = await this.#db.query<{ consumer: string; n: number }>(
       'select consumer, count(*) as n from poll_vote_log where consumer is not null group by consumer',

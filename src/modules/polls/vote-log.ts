@@ -51,6 +51,8 @@ export interface VoteLog {
   deadLetter(entry: LogEntry, reason: string): Promise<void>;
   /** Accepted votes of the poll not yet applied (or rejected). */
   pending(pollId: string): Promise<number>;
+  /** Accepted votes not yet acknowledged: unread, or in a consumer's hands (the backlog metric). */
+  backlog(): Promise<number>;
   /** Entries handed out and not acknowledged, per consumer (operators, tests). */
   pendingByConsumer(): Promise<Record<string, number>>;
   /** How many entries the dead letters hold. */

@@ -1,6 +1,8 @@
 // The process's Prometheus metrics (prom-client, one registry per process): every family
 // DESIGN.md lists, behind small recorders that callers use without knowing prom-client.
+
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
+import { isDependencyUnavailable } from '../errors.ts';
 import { RequestDurations } from './request-durations.ts';
 
 /** The route label of every request that matched no route: a scanner cannot add labels. */
@@ -35,6 +37,14 @@ export interface RealtimeMetrics {
   messageSent(count?: number): void;
   /** A connection closed by the server: `slow_consumer`, `over_capacity`, `policy`, `missed_pong`... */
   dropped(reason: string): void;
+}
+
+/** The vote stream's figures (the polls module provides them); read at scrape time, never on a vote's path. */
+export interface VoteStreamFigures {
+  /** This process's counts so far: votes accepted (202), and entries applied, rejected, duplicate, claimed, dead-lettered by its consumer. */
+  counts(): Record<'accepted' | 'applied' | 'rejected' | 'duplicate' | 'claimed' | 'dead_lettered', number>;
+  /** Accepted votes not yet acknowledged (unread or in a consumer's hands), as the vote log counts them. */
+  backlog(): Promise<number>;
 }
 
 // Seconds: from a fast cached read to the longest time budget's worth.
@@ -173,6 +183,34 @@ export class Metrics {
   alerts(counts: { pending: number; firing: number }): void {
     this.#alerts.set({ state: 'pending' }, counts.pending);
     this.#alerts.set({ state: 'firing' }, counts.firing);
+  }
+
+  /** The vote stream's families; once, by the polls module. */
+  trackVoteStream(figures: VoteStreamFigures): void {
+    const registers = [this.registry];
+    new Counter({
+      name: 'rampart_votes_total',
+      help: 'Votes by outcome: accepted (202) by this process; applied, rejected, duplicate, claimed, dead_lettered by its consumer',
+      labelNames: ['outcome'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [outcome, count] of Object.entries(figures.counts())) this.inc({ outcome }, count);
+      },
+    });
+    new Gauge({
+      name: 'rampart_vote_backlog',
+      help: 'Accepted votes not yet applied and acknowledged (the whole vote log; every process reports the same)',
+      registers,
+      async collect() {
+        try {
+          this.set(await figures.backlog());
+        } catch (error) {
+          // The log unreachable: the gauge keeps its last value and the scrape still answers.
+          if (!isDependencyUnavailable(error)) throw error;
+        }
+      },
+    });
   }
 
   /** The exposition: Prometheus' text format. */

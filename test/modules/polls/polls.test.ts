@@ -215,6 +215,13 @@ describe.each(shapes)('polls (%s shape)', (shape) => {
     const line = await eventually(async () => t.logs.find((item) => item.event === 'polls.vote_dead_lettered'));
     expect(line.deliveries).toBe(3); // delivered more than VOTE_MAX_DELIVERIES=2 times
     expect(await pendingEntries()).toBe(0);
+    // What the monitoring rules read: the votes by outcome and the backlog, at /metrics.
+    const metrics = (await t.app.inject({ url: '/metrics' })).body;
+    const votes = (outcome: string) => Number(new RegExp(`rampart_votes_total\\{outcome="${outcome}"\\} (\\d+)`).exec(metrics)?.[1]);
+    expect(votes('dead_lettered')).toBeGreaterThanOrEqual(1);
+    expect(votes('accepted')).toBeGreaterThanOrEqual(3);
+    expect(votes('applied')).toBeGreaterThanOrEqual(3);
+    expect(metrics).toMatch(/^rampart_vote_backlog 0$/m);
   });
 });
 
