@@ -33,6 +33,19 @@ export interface Config {
   uploads: UploadsConfig;
   realtime: RealtimeConfig;
   polls: PollsConfig;
+  render: RenderConfig;
+}
+
+/** The render module (DESIGN.md, "Render"). */
+export interface RenderConfig {
+  /** Largest Markdown or document (bytes) rendered; larger: 413. */
+  maxBytes: number;
+  /** Per-render time limit; past it the worker is replaced and the answer is 504 TIMEOUT. */
+  timeoutMs: number;
+  /** Worker threads; 0: one per core. */
+  threads: number;
+  /** Bytes of rendered HTML the in-process cache holds. */
+  cacheBytes: number;
 }
 
 /** The WebSocket gateway's limits (DESIGN.md, "Realtime"). */
@@ -313,6 +326,12 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       maxDeliveries: integer(env, 'VOTE_MAX_DELIVERIES', 5, 1, 1_000),
       resultsCacheMs: integer(env, 'POLL_RESULTS_CACHE_MS', 1_000, 0, 60_000),
       eventsIntervalMs: integer(env, 'POLL_EVENTS_INTERVAL_MS', 250, 50, 60_000),
+    },
+    render: {
+      maxBytes: byteSize(env, 'MAX_RENDER_SIZE', 256 * 1024),
+      timeoutMs: integer(env, 'RENDER_TIMEOUT_MS', 2_000, 10, 600_000),
+      threads: integer(env, 'RENDER_THREADS', 0, 0, 256),
+      cacheBytes: byteSize(env, 'RENDER_CACHE_SIZE', 32 * 1024 * 1024, 0),
     },
     jobs: {
       // On by default in both shapes, so `DATABASE_URL=... npm start` alone is a working service;
