@@ -1,12 +1,14 @@
 // The render service's worker pool under hostile load: pathological inputs finish or time
 // out within the limit, a render past it has its worker replaced, and the pool keeps serving.
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config.ts';
 import { RenderService } from '../../../src/modules/render/service.ts';
 import { AppError } from '../../../src/platform/errors.ts';
 import { eventually } from '../../helpers/wait.ts';
 
 const TIMEOUT_MS = 1_500;
-const service = new RenderService({ maxBytes: 1024 * 1024, timeoutMs: TIMEOUT_MS, threads: 2, cacheBytes: 1024 * 1024 });
+const config = loadConfig({ MAX_RENDER_SIZE: '1mb', RENDER_TIMEOUT_MS: String(TIMEOUT_MS), RENDER_THREADS: '2', RENDER_CACHE_SIZE: '1mb' });
+const service = new RenderService(config.render);
 afterAll(() => service.close());
 
 /** A 400 KB table: markdown-it + sanitize-html take seconds on it (measured: about 6 s). */
