@@ -6,6 +6,7 @@ import { type BenchSection, type SuiteResult, writeResults } from './lib.ts';
 import { benchPolls } from './polls.ts';
 import { benchReads } from './reads.ts';
 import { benchRealtime } from './realtime.ts';
+import { benchRender } from './render.ts';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<BenchSection[]>> = {
@@ -15,6 +16,7 @@ const suites: Record<string, () => Promise<BenchSection[]>> = {
   reads: () => benchReads(),
   realtime: () => benchRealtime(),
   polls: () => benchPolls(),
+  render: () => benchRender(),
 };
 
 const results: SuiteResult[] = [];

@@ -42,12 +42,20 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * What the app needs of a platform: `serve` passes the whole one; `rampart render`, which has
+ * no database, jobs or realtime, passes just these.
+ */
+export type AppPlatform = Pick<Platform, 'config' | 'logger' | 'readiness' | 'rateLimiters' | 'metrics' | 'errorReporter'> & {
+  realtime?: Platform['realtime'];
+};
+
 export interface BuildAppOptions {
   /** Their routes are served under /api/v1 (the other parts are the roles' to run). */
   modules?: Module[];
 }
 
-export async function buildApp(platform: Platform, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(platform: AppPlatform, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = platform;
   const { edge } = config;
   const logger = platform.logger as FastifyBaseLogger;
@@ -116,16 +124,17 @@ export async function buildApp(platform: Platform, options: BuildAppOptions = {}
   registerMetricsRoute(app, metrics, config.monitoring.metricsToken);
   const modules = options.modules ?? [];
   const authenticator = modules.find((module) => module.authenticator)?.authenticator;
-  const gateway = authenticator
-    ? new RealtimeGateway({
-        hub: platform.realtime,
-        limits: config.realtime,
-        topics: modules.flatMap((module) => module.topics ?? []),
-        authenticator,
-        logger,
-        metrics: platform.metrics.realtime,
-      })
-    : undefined;
+  const gateway =
+    authenticator && platform.realtime
+      ? new RealtimeGateway({
+          hub: platform.realtime,
+          limits: config.realtime,
+          topics: modules.flatMap((module) => module.topics ?? []),
+          authenticator,
+          logger,
+          metrics: platform.metrics.realtime,
+        })
+      : undefined;
   app.decorate('realtimeGateway', gateway);
 
   await app.register(

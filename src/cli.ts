@@ -34,6 +34,14 @@ const COMMANDS: Record<string, Command> = {
       await (await import('./roles/worker.ts')).worker(config, logger);
     },
   },
+  render: {
+    usage: 'rampart render',
+    summary: 'Run the internal render service (RENDER_PORT, RENDER_TOKEN) that API processes with RENDER_URL call.',
+    async run() {
+      const { config, logger } = await withConfig();
+      await (await import('./roles/render.ts')).render(config, logger);
+    },
+  },
   migrate: {
     usage: 'rampart migrate',
     summary: 'Apply pending database migrations and exit.',
@@ -122,5 +130,5 @@ export async function main(argv: string[]): Promise<number> {
 
 const exitCode = await main(process.argv.slice(2));
 // serve and worker keep running after main resolves; every other command exits now.
-const longRunning = ['serve', 'worker'].includes(process.argv[2] ?? '');
+const longRunning = ['serve', 'worker', 'render'].includes(process.argv[2] ?? '');
 if (exitCode !== 0 || !longRunning) process.exit(exitCode);

@@ -8,6 +8,7 @@ import { createDocumentsModule } from './documents/module.ts';
 import type { DocumentsServiceOptions } from './documents/service.ts';
 import { createMonitoringModule } from './monitoring/module.ts';
 import { createPollsModule } from './polls/module.ts';
+import { createRenderModule } from './render/module.ts';
 
 export interface ModuleOptions {
   documents?: DocumentsServiceOptions;
@@ -15,9 +16,10 @@ export interface ModuleOptions {
 
 export function createModules(platform: Platform, options: ModuleOptions = {}): Module[] {
   const auth = createAuthModule(platform);
-  const documents = createDocumentsModule(platform, auth.guard, options.documents);
+  const render = createRenderModule(platform, auth.guard);
+  const documents = createDocumentsModule(platform, auth.guard, render.service, options.documents);
   const admin = createAdminModule(platform, auth.service, auth.guard);
   const polls = createPollsModule(platform, auth.guard);
   const monitoring = createMonitoringModule(platform, auth.guard);
-  return [auth, admin, documents, polls, monitoring];
+  return [auth, admin, documents, polls, render, monitoring];
 }

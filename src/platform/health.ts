@@ -4,14 +4,18 @@ import type { FastifyInstance } from 'fastify';
 
 export interface ReadinessCheck {
   name: string;
-  /** Resolves when healthy; throws (or times out) when not. */
-  check: () => Promise<void>;
+  /**
+   * Resolves when healthy; throws (or times out) when not. Resolving to 'degraded' reports a
+   * component that works on a fallback (an open circuit served in-process): ready, but said.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: the existing checks resolve to nothing; 'degraded' is the one value that says more.
+  check: () => Promise<void | 'degraded'>;
   /** A failing non-critical check is reported but keeps the service ready. */
   critical: boolean;
 }
 
 export interface ComponentReport {
-  status: 'ok' | 'error';
+  status: 'ok' | 'degraded' | 'error';
   latency_ms: number;
 }
 
@@ -52,8 +56,8 @@ export class ReadinessRegistry {
       timer = setTimeout(() => reject(new Error(`${item.name} check timed out after ${this.#timeoutMs} ms`)), this.#timeoutMs);
     });
     try {
-      await Promise.race([item.check(), timeout]);
-      return { status: 'ok', latency_ms: Math.round(performance.now() - started) };
+      const outcome = await Promise.race([item.check(), timeout]);
+      return { status: outcome === 'degraded' ? 'degraded' : 'ok', latency_ms: Math.round(performance.now() - started) };
     } catch (error) {
       this.#onFailure(item.name, error);
       return { status: 'error', latency_ms: Math.round(performance.now() - started) };
@@ -66,7 +70,7 @@ export class ReadinessRegistry {
 const componentSchema = {
   type: 'object',
   required: ['status', 'latency_ms'],
-  properties: { status: { type: 'string', enum: ['ok', 'error'] }, latency_ms: { type: 'integer' } },
+  properties: { status: { type: 'string', enum: ['ok', 'degraded', 'error'] }, latency_ms: { type: 'integer' } },
 } as const;
 
 const readinessSchema = {

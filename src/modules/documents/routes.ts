@@ -10,6 +10,7 @@ import { contextOf } from '../../platform/http/request-context.ts';
 import { EmptyBody, errorResponses, IdParams, NoContent } from '../../platform/http/schemas.ts';
 import { authOf, type Guard } from '../auth/guard.ts';
 import { SECURED } from '../auth/wire.ts';
+import type { RenderService } from '../render/service.ts';
 import type { ArchiveFormat } from './archive.ts';
 import { multipartLimits, readMultipart, uploadTooLarge } from './multipart.ts';
 import { type DocumentsService, IMPORT_JOB } from './service.ts';
@@ -24,11 +25,13 @@ import {
   JsonUploadBody,
   ListQuery,
   ProjectSchema,
+  RenderedDocumentSchema,
   SearchQuery,
   toDocument,
   toImport,
   toListing,
   toProject,
+  toRenderedDocument,
 } from './wire.ts';
 
 const ARCHIVE_TYPES: Record<string, ArchiveFormat> = {
@@ -42,6 +45,7 @@ export async function registerDocumentRoutes(
   documents: DocumentsService,
   guard: Guard,
   limits: UploadsConfig,
+  render: RenderService,
 ): Promise<void> {
   await app.register(multipart, {
     preservePath: true, // busboy would strip directories from filenames; the path is the point
@@ -232,6 +236,34 @@ export async function registerDocumentRoutes(
       // Read first: a 410 for missing bytes must not carry the document's validators.
       const content = await documents.content(document, contextOf(request));
       return reply.headers(validators).send({ document: toDocument(document), content });
+    },
+  );
+
+  api.get(
+    '/documents/:id/rendered',
+    {
+      preHandler: guard.requireUser,
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'A document as sanitized HTML: Markdown rendered, code highlighted in the language the parse job found',
+        description:
+          'The owner only. 409 CONFLICT while the parse job has not finished (retry later) and for a document it failed; 413 past MAX_RENDER_SIZE; 504 past RENDER_TIMEOUT_MS. Strong ETag (content, row version, renderer version): If-None-Match gets 304.',
+        params: IdParams,
+        response: { 200: RenderedDocumentSchema, 304: NoContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const document = await documents.find(authOf(request).user.id, request.params.id);
+      // The language comes from the parse job: before it (or after it failed) there is nothing to render with.
+      if (document.state === 'pending') throw new AppError('CONFLICT', 'The document is still being processed; try again shortly');
+      if (document.state === 'failed') throw new AppError('CONFLICT', 'The document could not be processed, so it cannot be rendered');
+      const etag = `"${document.sha256}.${document.updatedAt.getTime().toString(36)}.${render.versionTag}"`;
+      const validators = { etag, 'cache-control': 'private, no-cache' };
+      if (fresh(request.headers, { etag })) return reply.code(304).headers(validators).send(null);
+      const content = await documents.content(document, contextOf(request));
+      const html = document.language === 'markdown' ? await render.markdown(content) : await render.code(content, document.language);
+      return reply.headers(validators).send(toRenderedDocument(document, html));
     },
   );
 

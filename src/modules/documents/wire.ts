@@ -25,6 +25,9 @@ export const DocumentSchema = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
 });
 
+/** A document rendered to sanitized HTML (GET /documents/:id/rendered). */
+export const RenderedDocumentSchema = Type.Object({ document: DocumentListingSchema, html: Type.String() });
+
 export const ImportParams = Type.Object({ ...IdParams.properties, job_id: Type.String({ format: 'uuid' }) });
 /** An archive import's body: the archive's bytes, taken as they are. */
 export const ArchiveBody = Type.Unsafe<Buffer>({ description: 'The archive bytes' });
@@ -83,6 +86,10 @@ export function toDocument(row: DocumentRow) {
     symbols: row.symbols,
     created_at: row.createdAt.toISOString(),
   };
+}
+
+export function toRenderedDocument(row: DocumentListing, html: string) {
+  return { document: toListing(row), html };
 }
 
 /** An import job as its owner sees it: no job data (it names the stored archive). */

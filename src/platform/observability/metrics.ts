@@ -24,7 +24,7 @@ export interface MetricsOptions {
   /** The database pool now (undefined: the embedded shape's single PGlite connection). */
   poolStats?: () => PoolStats;
   /** Readiness now, per component (rampart_readiness_component_up), evaluated at scrape time. */
-  readiness?: () => Promise<{ checks: Record<string, { status: 'ok' | 'error' }> }>;
+  readiness?: () => Promise<{ checks: Record<string, { status: 'ok' | 'degraded' | 'error' }> }>;
   /** Node's default metrics (process, heap, event loop, GC); default true. */
   defaultMetrics?: boolean;
 }
@@ -95,7 +95,7 @@ export class Metrics {
         async collect() {
           const report = await readiness();
           this.reset();
-          for (const [component, check] of Object.entries(report.checks)) this.set({ component }, check.status === 'ok' ? 1 : 0);
+          for (const [component, check] of Object.entries(report.checks)) this.set({ component }, check.status === 'error' ? 0 : 1);
         },
       });
     }
