@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import autocannon from 'autocannon';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { startPlatform } from '../src/platform/platform.ts';
@@ -17,6 +18,28 @@ export function summarise(samples: number[]): { n: number; p50: number; p95: num
   const sorted = [...samples].sort((a, b) => a - b);
   const round = (value: number) => Math.round(value * 1000) / 1000;
   return { n: sorted.length, p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), p99: round(percentile(sorted, 99)) };
+}
+
+export interface RateRun {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  errors: number;
+  rps: number;
+}
+
+/**
+ * One autocannon run, its latencies taken from each response (autocannon's own histogram
+ * keeps whole milliseconds); errors count socket errors, timeouts and non-2xx answers.
+ */
+export async function measuredRun(options: autocannon.Options): Promise<RateRun> {
+  const latenciesMs: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(options, (error, done) => (error ? reject(error) : resolve(done)));
+    instance.on('response', (_client, _status, _bytes, durationMs) => latenciesMs.push(durationMs));
+  });
+  return { ...summarise(latenciesMs), errors: result.errors + result.timeouts + result.non2xx, rps: Math.round(result.requests.average) };
 }
 
 /** A real Rampart server (embedded shape, in memory) listening on a free loopback port. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { freePort } from '../test/helpers/processes.ts';
 import { createTestDatabase, scaleUrls, type TestDatabase } from '../test/helpers/shapes.ts';
-import { type BenchSection, summarise } from './lib.ts';
+import { type BenchSection, measuredRun, type RateRun } from './lib.ts';
 
 const RATE = 1_000;
 const CONNECTIONS = 16;
@@ -22,14 +22,8 @@ interface Shape {
   database?: TestDatabase;
 }
 
-interface Series {
+interface Series extends RateRun {
   endpoint: string;
-  n: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  errors: number;
-  rps: number;
 }
 
 async function startServer(shape: Shape): Promise<{ url: string; child: ChildProcess }> {
@@ -100,17 +94,9 @@ async function seed(url: string): Promise<{ token: string; documentId: string }>
   throw new Error('bench: the document never became ready');
 }
 
-async function fixedRate(url: string, headers: Record<string, string>, seconds: number): Promise<Omit<Series, 'endpoint'>> {
+async function fixedRate(url: string, headers: Record<string, string>, seconds: number): Promise<RateRun> {
   await autocannon({ url, headers, connections: CONNECTIONS, overallRate: RATE, duration: 2 }); // warm-up
-  // autocannon's histogram keeps whole milliseconds; each response's own duration does not.
-  const latenciesMs: number[] = [];
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon({ url, headers, connections: CONNECTIONS, overallRate: RATE, duration: seconds }, (error, done) =>
-      error ? reject(error) : resolve(done),
-    );
-    instance.on('response', (_client, _status, _bytes, durationMs) => latenciesMs.push(durationMs));
-  });
-  return { ...summarise(latenciesMs), errors: result.errors + result.timeouts + result.non2xx, rps: Math.round(result.requests.average) };
+  return measuredRun({ url, headers, connections: CONNECTIONS, overallRate: RATE, duration: seconds });
 }
 
 async function benchShape(shape: Shape, seconds: number): Promise<Series[]> {

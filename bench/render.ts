@@ -10,12 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import autocannon from 'autocannon';
 import MarkdownIt from 'markdown-it';
 import { loadConfig } from '../src/config.ts';
 import { RenderService } from '../src/modules/render/service.ts';
 import { freePort } from '../test/helpers/processes.ts';
-import { type BenchSection, summarise } from './lib.ts';
+import { type BenchSection, measuredRun, type RateRun, summarise } from './lib.ts';
 
 const RATE = 200;
 const CONNECTIONS = 16;
@@ -125,43 +124,26 @@ async function loopDelay(server: Server, signal: 'SIGUSR1' | 'SIGUSR2'): Promise
   return undefined;
 }
 
-interface Run {
-  n: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  errors: number;
-  rps: number;
-}
-
-async function fixedRate(url: string, token: string, cold: boolean, seconds: number): Promise<Run> {
+async function fixedRate(url: string, token: string, cold: boolean, seconds: number): Promise<RateRun> {
   const warmBody = JSON.stringify({ markdown: benchDocument('warm') });
   const runTag = randomBytes(4).toString('hex');
   let counter = 0;
-  const latenciesMs: number[] = [];
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
+  return measuredRun({
+    url: `${url}/api/v1/render`,
+    connections: CONNECTIONS,
+    overallRate: RATE,
+    duration: seconds,
+    requests: [
       {
-        url: `${url}/api/v1/render`,
-        connections: CONNECTIONS,
-        overallRate: RATE,
-        duration: seconds,
-        requests: [
-          {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-            setupRequest: (request) => ({
-              ...request,
-              body: cold ? JSON.stringify({ markdown: benchDocument(`${runTag}-${counter++}`) }) : warmBody,
-            }),
-          },
-        ],
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        setupRequest: (request) => ({
+          ...request,
+          body: cold ? JSON.stringify({ markdown: benchDocument(`${runTag}-${counter++}`) }) : warmBody,
+        }),
       },
-      (error, done) => (error ? reject(error) : resolve(done)),
-    );
-    instance.on('response', (_client, _status, _bytes, durationMs) => latenciesMs.push(durationMs));
+    ],
   });
-  return { ...summarise(latenciesMs), errors: result.errors + result.timeouts + result.non2xx, rps: Math.round(result.requests.average) };
 }
 
 function baseline(): { n: number; p50: number; p95: number; p99: number } {
@@ -210,7 +192,7 @@ export async function benchRender(seconds = 20): Promise<BenchSection[]> {
     `http://127.0.0.1:${renderPort}/health/ready`,
   );
   const rows: (string | number)[][] = [];
-  const runs: Record<string, Run & { loopDelay?: { p50: number; p99: number; max: number } }> = {};
+  const runs: Record<string, RateRun & { loopDelay?: { p50: number; p99: number; max: number } }> = {};
   try {
     for (const [path, env] of [
       ['in-process', {}],
@@ -247,8 +229,8 @@ export async function benchRender(seconds = 20): Promise<BenchSection[]> {
   }
   rows.push(['baseline: markdown-it alone, same input, in this process', base.n, '', base.p50, base.p95, base.p99, '', '']);
   const heap = await heapAcrossRenders();
-  const cold = runs['in-process cold'] as Run & { loopDelay?: { p99: number } };
-  const warm = runs['in-process warm'] as Run;
+  const cold = runs['in-process cold'] as RateRun & { loopDelay?: { p99: number } };
+  const warm = runs['in-process warm'] as RateRun;
   const verdict = (pass: boolean) => (pass ? 'PASS' : 'FAIL');
   const checks = [
     [`cold p95 in-process ${cold.p95} ms (target < ${TARGETS.coldP95} ms at ${RATE} req/s)`, cold.p95 < TARGETS.coldP95],
