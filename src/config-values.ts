@@ -100,3 +100,11 @@ export function duration(env: Env, name: string, fallbackMs: number, minMs: numb
   if (ms < minMs || ms > maxMs) throw new ConfigError(name, `must be from ${minMs} ms to ${maxMs} ms (got ${ms} ms)`);
   return ms;
 }
+
+/** DATABASE_URL / REDIS_URL with the password removed, for logs. */
+export function redactUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const parsed = new URL(value);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}

@@ -2,10 +2,11 @@
 // validated here so a bad value stops the process at start-up, not mid-request.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { boolean, byteSize, ConfigError, duration, type Env, integer, oneOf, read, secret, url } from './config-values.ts';
 
-export { ConfigError } from './config-values.ts';
+export { ConfigError, redactUrl } from './config-values.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -38,6 +39,23 @@ export interface Config {
   polls: PollsConfig;
   monitoring: MonitoringConfig;
   render: RenderConfig;
+  knowledge: KnowledgeConfig;
+}
+
+/** The knowledge base and its embeddings provider (DESIGN.md, "Knowledge base"). */
+export interface KnowledgeConfig {
+  embeddingsUrl: string | undefined; // an OpenAI-compatible API; unset: the local embedder
+  embeddingsModel: string | undefined; // the API's model id (required with the URL)
+  embeddingsApiKey: string | undefined; // sent as Bearer; never logged
+  embeddingsTimeoutMs: number; // per API call
+  embeddingsBatchSize: number; // texts per API call
+  embeddingsBreakerFailures: number; // consecutive failures that open the circuit
+  embeddingsBreakerCooldownMs: number;
+  embeddingsTable: string; // the local embedder's generated table
+  maxEntryBytes: number; // an entry's content past this is 413
+  chunkChars: number; // target chunk size, with chunkOverlapChars repeated between neighbours
+  chunkOverlapChars: number;
+  efSearch: number; // HNSW candidate list size (recall vs speed; bench/knowledge.ts measures it)
 }
 
 /** The render module (DESIGN.md, "Render"); README "Configuration" says what each does. */
@@ -236,6 +254,30 @@ function renderService(env: Env) {
   };
 }
 
+function knowledgeConfig(env: Env): KnowledgeConfig {
+  const embeddingsUrl = url(env, 'EMBEDDINGS_URL', ['http:', 'https:']);
+  const embeddingsModel = read(env, 'EMBEDDINGS_MODEL');
+  if (embeddingsUrl !== undefined && embeddingsModel === undefined)
+    throw new ConfigError('EMBEDDINGS_MODEL', 'must be set when EMBEDDINGS_URL is set');
+  const chunkChars = integer(env, 'KNOWLEDGE_CHUNK_SIZE', 1_200, 200, 20_000);
+  return {
+    embeddingsUrl,
+    embeddingsModel,
+    embeddingsApiKey: read(env, 'EMBEDDINGS_API_KEY'),
+    embeddingsTimeoutMs: integer(env, 'EMBEDDINGS_TIMEOUT_MS', 10_000, 50, 600_000),
+    embeddingsBatchSize: integer(env, 'EMBEDDINGS_BATCH_SIZE', 64, 1, 2_048),
+    embeddingsBreakerFailures: integer(env, 'EMBEDDINGS_BREAKER_FAILURES', 5, 1, 1_000),
+    embeddingsBreakerCooldownMs: integer(env, 'EMBEDDINGS_BREAKER_COOLDOWN_MS', 30_000, 100, 3_600_000),
+    embeddingsTable: resolve(
+      read(env, 'EMBEDDINGS_TABLE') ?? fileURLToPath(new URL('../generated/embeddings/wink-sg100d.bin', import.meta.url)),
+    ),
+    maxEntryBytes: byteSize(env, 'MAX_KNOWLEDGE_ENTRY_SIZE', 256 * 1024),
+    chunkChars,
+    chunkOverlapChars: integer(env, 'KNOWLEDGE_CHUNK_OVERLAP', 200, 0, Math.floor(chunkChars / 2)),
+    efSearch: integer(env, 'KNOWLEDGE_EF_SEARCH', 100, 10, 1_000),
+  };
+}
+
 /** Reads `.env` (if present) under the real environment, which always wins. */
 export function environmentWithDotEnv(env: Env = process.env, dotEnvPath = resolve('.env')): Env {
   if (!existsSync(dotEnvPath)) return env;
@@ -307,6 +349,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       cacheBytes: byteSize(env, 'RENDER_CACHE_SIZE', 32 * 1024 * 1024, 0),
       ...renderService(env),
     },
+    knowledge: knowledgeConfig(env),
     jobs: {
       // On by default in both shapes, so `DATABASE_URL=... npm start` alone is a working service;
       // API-only pods beside `rampart worker` processes set it to false.
@@ -350,12 +393,4 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       alertRepeatIntervalMs: duration(env, 'ALERT_REPEAT_INTERVAL', 4 * 3_600_000, 1_000, 30 * 24 * 3_600_000),
     },
   };
-}
-
-/** DATABASE_URL / REDIS_URL with the password removed, for logs. */
-export function redactUrl(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const parsed = new URL(value);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
 }
