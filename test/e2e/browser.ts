@@ -122,8 +122,14 @@ export async function checkPage(watched: Watched, name: string): Promise<void> {
   await page.setViewportSize({ width: 360, height: 740 });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-360.png`), fullPage: true });
   // Wide tables scroll inside their own box; the page itself never scrolls sideways.
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  expect(overflow, `${name} scrolls sideways at 360 px`).toBeLessThanOrEqual(0);
+  const overflow = await page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= width) return [];
+    return [...document.querySelectorAll('body *')]
+      .filter((element) => element.getBoundingClientRect().right > width + 1 && !element.closest('.table-wrap'))
+      .map((element) => `${element.tagName.toLowerCase()}#${element.id}.${element.className}`);
+  });
+  expect(overflow, `${name}: elements wider than 360 px`).toEqual([]);
   await page.setViewportSize({ width: 1440, height: 900 });
   expect(await watched.cspViolations(), `CSP violations on ${name}`).toEqual([]);
   expect(watched.consoleErrors, `console errors on ${name}`).toEqual([]);
