@@ -7,6 +7,7 @@ import { benchPolls } from './polls.ts';
 import { benchReads } from './reads.ts';
 import { benchRealtime } from './realtime.ts';
 import { benchRender } from './render.ts';
+import { benchWeb } from './web.ts';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<BenchSection[]>> = {
@@ -17,6 +18,7 @@ const suites: Record<string, () => Promise<BenchSection[]>> = {
   realtime: () => benchRealtime(),
   polls: () => benchPolls(),
   render: () => benchRender(),
+  web: () => benchWeb(),
 };
 
 const results: SuiteResult[] = [];

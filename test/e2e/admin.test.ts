@@ -62,7 +62,8 @@ describe.skipIf(skipWithoutChromium)('web UI: admin', () => {
     // Someone uploads a document whose parse job keeps failing.
     parsesFail = true;
     const owner = bearer((await registerAndLogin(server.t.app)).token);
-    const project = (await server.t.app.inject({ method: 'POST', url: '/api/v1/projects', payload: { name: 'p' }, headers: owner })).json().project;
+    const project = (await server.t.app.inject({ method: 'POST', url: '/api/v1/projects', payload: { name: 'p' }, headers: owner })).json()
+      .project;
     const uploaded = await server.t.app.inject({
       method: 'POST',
       url: `/api/v1/projects/${project.id}/documents`,

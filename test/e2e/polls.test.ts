@@ -5,7 +5,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPage, openPage, registerInUi, skipWithoutChromium, startUiServer, type UiServer, type Watched } from './browser.ts';
 
-const votesFor = (page: Page, option: number) => page.getByTestId('results').locator(`li[data-option="${option}"]`).getAttribute('data-votes');
+const votesFor = (page: Page, option: number) =>
+  page.getByTestId('results').locator(`li[data-option="${option}"]`).getAttribute('data-votes');
 
 describe.skipIf(skipWithoutChromium)('web UI: polls', () => {
   let server: UiServer;
@@ -46,10 +47,14 @@ describe.skipIf(skipWithoutChromium)('web UI: polls', () => {
     await voter.page.getByRole('button', { name: 'Vote' }).click();
     await accepted;
     const acceptedAt = Date.now();
-    await page.waitForFunction(() => document.querySelector('[data-testid="results"] li[data-option="1"]')?.getAttribute('data-votes') === '1', undefined, {
-      timeout: 10_000,
-      polling: 20,
-    });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="results"] li[data-option="1"]')?.getAttribute('data-votes') === '1',
+      undefined,
+      {
+        timeout: 10_000,
+        polling: 20,
+      },
+    );
     const latencyMs = Date.now() - acceptedAt;
     expect(latencyMs, `chart updated ${latencyMs} ms after the vote was accepted`).toBeLessThan(1_000);
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
