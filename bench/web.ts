@@ -48,14 +48,12 @@ export async function benchWeb(): Promise<BenchSection[]> {
         const type = response.request().resourceType();
         const kind = type === 'script' || type === 'stylesheet' || type === 'document' ? type : 'other';
         responses.push(
-          response
-            .body()
-            .then((body) => ({
-              url: new URL(response.url()).pathname,
-              kind,
-              bytes: body.length,
-              gzipBytes: gzipSync(body, { level: 6 }).length,
-            })),
+          response.body().then((body) => ({
+            url: new URL(response.url()).pathname,
+            kind,
+            bytes: body.length,
+            gzipBytes: gzipSync(body, { level: 6 }).length,
+          })),
         );
       });
       const started = performance.now();

@@ -125,7 +125,7 @@ export async function checkPage(watched: Watched, name: string): Promise<void> {
   const overflow = await page.evaluate(() => {
     const width = document.documentElement.clientWidth;
     if (document.documentElement.scrollWidth <= width) return [];
-    return [...document.querySelectorAll('body *')]
+    return Array.from(document.querySelectorAll('body *'))
       .filter((element) => element.getBoundingClientRect().right > width + 1 && !element.closest('.table-wrap'))
       .map((element) => `${element.tagName.toLowerCase()}#${element.id}.${element.className}`);
   });
