@@ -44,7 +44,7 @@ describe.skipIf(skipWithoutChromium)('web UI: projects and documents', () => {
     await page.locator('#upload-input').setInputFiles({
       name: 'greeter.ts',
       mimeType: 'text/plain',
-      buffer: Buffer.from('export function greet(name: string): string {\n  const greeting = 'Hello, ' + name;\n  return greeting;\n}\n'),
+      buffer: Buffer.from('export function greet(name: string): string {\n  const greeting = "Hello, " + name;\n  return greeting;\n}\n'),
     });
     await page.getByRole('list', { name: 'Uploads' }).getByText('uploaded').waitFor();
     await row(page, 'greeter.ts').locator('.state-ready').waitFor();
