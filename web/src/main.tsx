@@ -1,6 +1,6 @@
 // The UI's entry: who is signed in (GET /auth/me), the frame (skip link, navigation,
 // sign-out) and which page the path shows. Signed-out visitors are sent to sign in.
-import { type ComponentChildren, type ComponentType, render } from 'preact';
+import { Component, type ComponentChildren, type ComponentType, render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import '../../src/modules/render/themes.css';
 import './styles.css';
@@ -118,6 +118,25 @@ function Forbidden() {
   );
 }
 
+/** A page that throws while rendering shows what happened instead of a blank screen. */
+class PageBoundary extends Component<{ children: ComponentChildren }, { error?: unknown }> {
+  static getDerivedStateFromError(error: unknown) {
+    return { error };
+  }
+
+  render() {
+    if (this.state.error === undefined) return this.props.children;
+    return (
+      <Page title="This page failed">
+        <ErrorBanner error={this.state.error} title="The page could not be shown" />
+        <button type="button" onClick={() => location.reload()}>
+          Reload
+        </button>
+      </Page>
+    );
+  }
+}
+
 function App() {
   const { path, query } = useLocation();
   const [user, setUser] = useState<User | null | undefined>(undefined);
@@ -190,7 +209,11 @@ function routeContent(path: string, user: User) {
     const params = match(pattern, path);
     if (!params) continue;
     if (options?.admin && user.role !== 'admin') return <Forbidden />;
-    return <Component key={path} user={user} params={params} />;
+    return (
+      <PageBoundary key={path}>
+        <Component user={user} params={params} />
+      </PageBoundary>
+    );
   }
   return <NotFound />;
 }
