@@ -51,22 +51,32 @@ describe('web UI serving', () => {
     expect((await app.inject({ url: '/favicon.svg' })).headers['cache-control']).toBe('no-cache');
   });
 
-  it("answers the UI's page paths with the app shell", async () => {
+  const html = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+
+  it("answers a browser's navigation to the UI's page paths with the app shell", async () => {
     for (const url of ['/projects', '/admin/jobs?state=failed', '/documents/5b3a2c8e-0000-4000-8000-000000000000']) {
-      const response = await app.inject({ url });
+      const response = await app.inject({ url, headers: html });
       expect(response.statusCode, url).toBe(200);
       expect(response.body).toBe(SHELL);
       expect(response.headers['cache-control']).toBe('no-cache');
       expectSecurityHeaders(response.headers);
     }
-    const head = await app.inject({ method: 'HEAD', url: '/polls' });
+    const head = await app.inject({ method: 'HEAD', url: '/polls', headers: html });
     expect(head.statusCode).toBe(200);
   });
 
-  it('leaves the API, operational paths, missing assets and other methods alone', async () => {
+  it('leaves the API, operational paths, missing files, non-browsers and other methods alone', async () => {
     expect((await app.inject({ url: '/api/v1/things' })).json()).toEqual({ things: [] });
-    for (const url of ['/api/v1/nothing', '/health/nothing', '/metrics', '/assets/index-gone.js', '/api']) {
-      const response = await app.inject({ url });
+    for (const url of [
+      '/api/v1/nothing',
+      '/health/nothing',
+      '/metrics',
+      '/assets/index-gone.js',
+      '/wp-admin.php',
+      '/scan/1/x.env',
+      '/api',
+    ]) {
+      const response = await app.inject({ url, headers: html });
       if (url === '/api') {
         expect(response.statusCode).toBe(301);
         continue;
@@ -74,7 +84,10 @@ describe('web UI serving', () => {
       expect(response.statusCode, url).toBe(404);
       expect(response.json().error_code).toBe('NOT_FOUND');
     }
-    const post = await app.inject({ method: 'POST', url: '/projects', payload: {} });
+    // A client that does not ask for HTML (curl, a scanner, an API client) gets the API's 404.
+    expect((await app.inject({ url: '/projects' })).json().error_code).toBe('NOT_FOUND');
+    expect((await app.inject({ url: '/projects', headers: { accept: 'application/json' } })).statusCode).toBe(404);
+    const post = await app.inject({ method: 'POST', url: '/projects', payload: {}, headers: html });
     expect(post.statusCode).toBe(404);
     expect(post.json().error_code).toBe('NOT_FOUND');
   });

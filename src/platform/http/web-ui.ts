@@ -1,7 +1,7 @@
 // Serves the web UI's built files (web/dist, built by the install step) at `/`: hashed
-// assets cached for a year as immutable, index.html revalidated every time, and any other
-// GET of a page path (not /api, /health, /metrics or /assets) answered with index.html so
-// the UI's own router shows it. The API's security headers (CSP included) cover all of it.
+// assets cached for a year as immutable, index.html revalidated every time, and a browser's
+// navigation to any other page path (not /api, /health, /metrics or /assets) answered with
+// index.html so the UI's own router shows it. The API's security headers (CSP included) cover all of it.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
@@ -14,6 +14,18 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
 /** Paths the UI never owns: an unknown one stays the API's 404 (or its legacy redirect). */
 const NOT_PAGES = /^\/(api|health|assets)(\/|\?|$)|^\/metrics(\?|$)/;
+
+/**
+ * A browser navigating to one of the UI's pages: a GET or HEAD that accepts HTML, of a path
+ * outside the API's and whose last segment names no file (as connect-history-api-fallback
+ * decides). Scanners (`/wp-admin.php`) and API clients keep getting the 404 envelope.
+ */
+function isPageRequest(request: FastifyRequest): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  if (!request.headers.accept?.includes('text/html')) return false;
+  const path = request.url.split('?')[0] ?? '';
+  return !NOT_PAGES.test(path) && !path.slice(path.lastIndexOf('/') + 1).includes('.');
+}
 
 /** Answers a page path with the app shell; undefined when the request is not one. */
 export type AppShell = (request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined;
@@ -41,8 +53,7 @@ export async function registerWebUi(app: FastifyInstance, dist: string = WEB_DIS
     },
   });
   return (request, reply) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
-    if (NOT_PAGES.test(request.url)) return undefined;
+    if (!isPageRequest(request)) return undefined;
     return reply.code(200).header('cache-control', REVALIDATE).type('text/html; charset=utf-8').send(indexHtml);
   };
 }

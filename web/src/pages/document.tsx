@@ -27,6 +27,10 @@ function prepare(html: string): Node[] {
   const inert = new DOMParser().parseFromString(`<body>${html}</body>`, 'text/html');
   for (const image of [...inert.querySelectorAll('img')]) {
     const src = image.getAttribute('src') ?? '';
+    if (!URL.canParse(src, location.href)) {
+      image.replaceWith(inert.createTextNode(image.getAttribute('alt') ?? ''));
+      continue;
+    }
     const url = new URL(src, location.href);
     if (url.origin === location.origin) continue;
     const link = inert.createElement('a');

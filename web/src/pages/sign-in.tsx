@@ -75,7 +75,6 @@ export function SignIn(props: { onSignedIn: (user: User) => void }) {
   const [busy, setBusy] = useState(false);
   const [remaining, startCountdown] = useCountdown();
   const fields = fieldErrors(error);
-  const registered = new URLSearchParams(location.search).get('registered') === '1';
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -99,11 +98,6 @@ export function SignIn(props: { onSignedIn: (user: User) => void }) {
   return (
     <Page title="Sign in">
       <div class="narrow">
-        {registered && !error && (
-          <Banner kind="success" title="Account created">
-            Sign in with your new account.
-          </Banner>
-        )}
         {error !== undefined && <FailureBanner error={error} remaining={remaining} />}
         <form onSubmit={submit} noValidate>
           <Field label="Email" name="email" type="email" autocomplete="username" required error={fields.email} />
