@@ -1,6 +1,7 @@
 // The knowledge base: add an entry (chunked and embedded by a job: its state shows until
 // ready), search it (the mode that actually ran is shown), and build a context for a model
 // prompt under a length limit chosen with a slider, with its citations.
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { del, get, post } from '../api.ts';
 import type { PageProps } from '../main.tsx';
@@ -10,26 +11,51 @@ interface Entry {
   id: string;
   title: string;
   state: 'pending' | 'ready' | 'failed';
-  tags?: string[];
-  source_url?: string | null;
-  created_at?: string;
+  tags: string[];
+  source_url: string | null;
+  failure_reason: string | null;
+  chunk_count: number;
+  created_at: string;
 }
 
 interface Hit {
   entry_id: string;
   title: string;
-  chunk: number;
-  snippet?: string;
-  score?: number;
+  chunk_id: string;
+  position: number;
+  snippet: { text: string; highlights: [number, number][] };
+  score: number;
 }
 
 interface Context {
   context: string;
-  citations: { entry_id: string; title: string; chunk: number }[];
+  citations: { entry_id: string; title: string; chunk_id: string; position: number }[];
   truncated: boolean;
+  mode: Mode;
 }
 
 type Mode = 'hybrid' | 'vector' | 'text';
+
+interface Answer {
+  mode: Mode;
+  requested_mode: Mode;
+  fallback_reason: string | null;
+  hits: Hit[];
+}
+
+/** The snippet with its matches marked (the API gives [start, end) offsets). */
+function Snippet(props: { snippet: Hit['snippet'] }) {
+  const { text, highlights } = props.snippet;
+  const parts: ComponentChildren[] = [];
+  let at = 0;
+  for (const [start, end] of [...highlights].sort((a, b) => a[0] - b[0])) {
+    if (start < at) continue;
+    parts.push(text.slice(at, start), <mark key={start}>{text.slice(start, end)}</mark>);
+    at = end;
+  }
+  parts.push(text.slice(at));
+  return <p>{parts}</p>;
+}
 
 function AddEntry(props: { onAdded: () => void }) {
   const add = useAction(async (form: HTMLFormElement) => {
@@ -77,11 +103,9 @@ function AddEntry(props: { onAdded: () => void }) {
 
 function Search() {
   const [mode, setMode] = useState<Mode>('hybrid');
-  const [answer, setAnswer] = useState<{ mode: Mode; hits: Hit[]; asked: Mode } | undefined>(undefined);
+  const [answer, setAnswer] = useState<Answer | undefined>(undefined);
   const search = useAction(async (q: string, k: string) => {
-    const params = new URLSearchParams({ q, k, mode });
-    const result = await get<{ mode: Mode; hits: Hit[] }>(`/knowledge/search?${params}`);
-    setAnswer({ ...result, asked: mode });
+    setAnswer(await get<Answer>(`/knowledge/search?${new URLSearchParams({ q, k, mode })}`));
   });
   return (
     <section aria-labelledby="search-kb">
@@ -113,16 +137,19 @@ function Search() {
         <div aria-live="polite">
           <p>
             Mode: <strong data-testid="search-mode">{answer.mode}</strong>
-            {answer.mode !== answer.asked && ` (asked for ${answer.asked}; vectors are not available here, so it ran ${answer.mode})`}
+            {answer.mode !== answer.requested_mode && ` (asked for ${answer.requested_mode}: ${answer.fallback_reason ?? 'not available'})`}
           </p>
           {answer.hits.length === 0 ? (
             <p class="empty">Nothing matched.</p>
           ) : (
             <ol class="hits">
               {answer.hits.map((hit) => (
-                <li key={`${hit.entry_id}:${hit.chunk}`}>
-                  <strong>{hit.title}</strong> <span class="muted">chunk {hit.chunk}</span>
-                  {hit.snippet && <p>{hit.snippet}</p>}
+                <li key={hit.chunk_id}>
+                  <strong>{hit.title}</strong>{' '}
+                  <span class="muted">
+                    part {hit.position + 1}, score {hit.score.toFixed(3)}
+                  </span>
+                  <Snippet snippet={hit.snippet} />
                 </li>
               ))}
             </ol>
@@ -169,13 +196,16 @@ function ContextBuilder() {
       {build.error !== undefined && <ErrorBanner error={build.error} title="Could not build the context" />}
       {result && (
         <>
-          {result.truncated && <Banner kind="info">The context was cut at {length.toLocaleString()} characters.</Banner>}
+          <p class="muted">
+            {result.context.length.toLocaleString()} characters from a {result.mode} search
+          </p>
+          {result.truncated && <Banner kind="info">The context was cut to fit {length.toLocaleString()} characters.</Banner>}
           <pre class="context">{result.context}</pre>
           <h3>Citations</h3>
           <ol>
             {result.citations.map((citation) => (
-              <li key={`${citation.entry_id}:${citation.chunk}`}>
-                {citation.title} <span class="muted">chunk {citation.chunk}</span>
+              <li key={citation.chunk_id}>
+                {citation.title} <span class="muted">part {citation.position + 1}</span>
               </li>
             ))}
           </ol>
@@ -213,7 +243,8 @@ export function Knowledge(_props: PageProps) {
               <li key={entry.id}>
                 <strong>{entry.title}</strong>
                 <span class="muted">
-                  <StateBadge state={entry.state} /> {entry.created_at && formatTime(entry.created_at)}
+                  <StateBadge state={entry.state} /> {entry.chunk_count} parts · {formatTime(entry.created_at)}
+                  {entry.failure_reason && ` · ${entry.failure_reason}`}
                 </span>
                 <button type="button" class="secondary" onClick={() => void remove.act(entry.id)} disabled={remove.busy}>
                   Delete<span class="sr-only"> {entry.title}</span>
