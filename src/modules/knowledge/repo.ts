@@ -46,7 +46,10 @@ const RANKED_COLUMNS = `c.id as "chunkId", c.entry_id as "entryId", e.title, c.p
 
 // The tsvector of a chunk: the entry's title weighs more than its text, and code identifiers
 // count as their words too, so "retry count" finds max_retry_count.
-const CHUNK_TSV = `setweight(to_tsvector('english', $3), 'A') || setweight(to_tsvector('english', u.heading || ' ' || u.text || ' ' || u.words), 'B')`;
+export function chunkTsvSql(title: string, heading: string, text: string, words: string): string {
+  return `setweight(to_tsvector('english', ${title}), 'A') || setweight(to_tsvector('english', ${heading} || ' ' || ${text} || ' ' || ${words}), 'B')`;
+}
+const CHUNK_TSV = chunkTsvSql('$3', 'u.heading', 'u.text', 'u.words');
 
 /** A model id is written into DDL (the index predicate), so it is held to a plain alphabet. */
 const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,199}$/;
