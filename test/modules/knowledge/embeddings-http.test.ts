@@ -109,6 +109,23 @@ describe('HTTP embeddings provider', () => {
     expect(api.requests).toHaveLength(1);
   });
 
+  it('answers a caller that gives up (a search time budget) at once, even during a backoff', async () => {
+    const api = await server();
+    const { embeddings, lines } = provider(api.url);
+    api.next({ kind: 'status', status: 429, retryAfter: '10' });
+    const controller = new AbortController();
+    const pending = embeddings.embed(['in a hurry'], controller.signal);
+    // Abort once the 429 has been answered and the 10 s wait before the retry has begun.
+    while (!lines.some((line) => line.includes('"event":"embeddings.retry"'))) await new Promise((resolve) => setTimeout(resolve, 10));
+    const aborted = Date.now();
+    controller.abort();
+    const error = await failure(pending);
+    expect([error.kind, error.message]).toEqual(['unavailable', 'embedding was cancelled']);
+    // Not after the Retry-After's 10 s (the margin is for a slow machine; it answers within milliseconds).
+    expect(Date.now() - aborted).toBeLessThan(5_000);
+    expect(api.requests).toHaveLength(1);
+  });
+
   it('gives up after its retries as unavailable, each call cut at EMBEDDINGS_TIMEOUT_MS', async () => {
     const api = await server();
     const { embeddings } = provider(api.url, { embeddingsTimeoutMs: 150 });

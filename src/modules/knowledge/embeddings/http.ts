@@ -139,8 +139,9 @@ export class HttpEmbeddings implements EmbeddingsProvider {
   }
 
   async #batch(input: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    const cancelled = signal ? abortion(signal) : undefined;
     try {
-      return await this.#policy.execute(async ({ signal: attempt }) => {
+      const running = this.#policy.execute(async ({ signal: attempt }) => {
         const { status, body, headers } = await this.#request(
           'POST',
           '/v1/embeddings',
@@ -152,6 +153,8 @@ export class HttpEmbeddings implements EmbeddingsProvider {
         this.#dimensions = vectors[0]?.length ?? this.#dimensions;
         return vectors;
       }, signal);
+      // cockatiel's backoff sleeps through an abort: the caller (a search's time budget) is answered at once instead.
+      return await (cancelled ? Promise.race([running, cancelled.promise]) : running);
     } catch (error) {
       if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) throw this.#circuitOpen();
       if (error instanceof EmbeddingsError) throw error;
@@ -160,6 +163,8 @@ export class HttpEmbeddings implements EmbeddingsProvider {
       if (error instanceof TaskCancelledError)
         throw new EmbeddingsError('unavailable', `the embeddings API did not answer within ${this.#config.embeddingsTimeoutMs} ms`);
       throw error;
+    } finally {
+      cancelled?.dispose();
     }
   }
 
@@ -206,6 +211,18 @@ export class HttpEmbeddings implements EmbeddingsProvider {
     const key = this.#config.embeddingsApiKey;
     return key ? text.split(key).join('***') : text;
   };
+}
+
+/** A promise rejected when the signal aborts (with its reason), and the way to stop listening. */
+function abortion(signal: AbortSignal): { promise: Promise<never>; dispose: () => void } {
+  let dispose = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    dispose = () => signal.removeEventListener('abort', onAbort);
+  });
+  return { promise, dispose };
 }
 
 function stateName(state: CircuitState): MetricsCircuitState {
