@@ -48,7 +48,10 @@ function topics(table: WordTable, words: string[]): string[][] {
   const units = new Map(candidates.map(({ i }) => [i, unit(i)]));
   return SEEDS.filter((seed) => table.index.has(seed)).map((seed) => {
     const s = unit(table.index.get(seed) as number);
-    const scored = candidates.map(({ word, i }) => ({ word, score: (units.get(i) as number[]).reduce((sum, x, d) => sum + x * (s[d] as number), 0) }));
+    const scored = candidates.map(({ word, i }) => ({
+      word,
+      score: (units.get(i) as number[]).reduce((sum, x, d) => sum + x * (s[d] as number), 0),
+    }));
     scored.sort((a, b) => b.score - a.score);
     return [seed, ...scored.filter((item) => item.word !== seed).map((item) => item.word)].slice(0, TOPIC_WORDS);
   });
@@ -88,7 +91,7 @@ function corpus(table: WordTable): Corpus {
 
 async function copyIn(db: Database, sql: string, data: Buffer): Promise<void> {
   if (db.kind === 'pglite') {
-    await (db.driver as PGlite).query(sql.replace('stdin', "'/dev/blob'"), [], { blob: new Blob([data]) });
+    await (db.driver as PGlite).query(sql.replace('stdin', "'/dev/blob'"), [], { blob: new Blob([new Uint8Array(data)]) });
     return;
   }
   const client = await (db.driver as pg.Pool).connect();
@@ -120,7 +123,7 @@ function binaryVectors(rows: { chunkId: string; vector: Float32Array }[], model:
     count.writeInt16BE(4);
     const embedding = Buffer.alloc(4 + vector.length * 4);
     embedding.writeInt16BE(vector.length, 0);
-    vector.forEach((value, d) => embedding.writeFloatBE(value, 4 + d * 4));
+    for (const [d, value] of vector.entries()) embedding.writeFloatBE(value, 4 + d * 4);
     parts.push(count, ...field(uuid(chunkId)), ...field(modelBytes), ...field(owner), ...field(embedding));
   }
   const trailer = Buffer.alloc(2);
@@ -152,7 +155,11 @@ async function load(db: Database, data: Corpus, ownerId: string, vectors: Float3
   if (vectors) {
     const vectorsStarted = performance.now();
     const rows = data.chunks.map((chunk, i) => ({ chunkId: chunk.id, vector: vectors[i] as Float32Array }));
-    await copyIn(db, 'copy knowledge_chunk_vectors (chunk_id, model, owner_id, embedding) from stdin with (format binary)', binaryVectors(rows, model, ownerId));
+    await copyIn(
+      db,
+      'copy knowledge_chunk_vectors (chunk_id, model, owner_id, embedding) from stdin with (format binary)',
+      binaryVectors(rows, model, ownerId),
+    );
     vectorsMs = performance.now() - vectorsStarted;
   }
   await db.exec('analyze knowledge_entries; analyze knowledge_chunks');
@@ -160,7 +167,14 @@ async function load(db: Database, data: Corpus, ownerId: string, vectors: Float3
   return { chunksMs, vectorsMs };
 }
 
-async function measure(db: Database, data: Corpus, ownerId: string, provider: LocalEmbeddings, vectorsSupported: boolean, efSearch: number) {
+async function measure(
+  db: Database,
+  data: Corpus,
+  ownerId: string,
+  provider: LocalEmbeddings,
+  vectorsSupported: boolean,
+  efSearch: number,
+) {
   const repo = new KnowledgeRepo(db);
   const search = new KnowledgeSearch({ repo, provider, vectorsSupported, efSearch, logger: createLogger('silent') });
   const modes: SearchMode[] = vectorsSupported ? ['hybrid', 'vector', 'text'] : ['text'];
@@ -191,7 +205,11 @@ async function measure(db: Database, data: Corpus, ownerId: string, provider: Lo
     recallSum += approximate.filter((row) => truth.has(row.chunkId)).length / Math.max(1, truth.size);
   }
   return {
-    latencies: Object.fromEntries(Object.entries(samples).filter(([, list]) => list.length > 0).map(([mode, list]) => [mode, { ...summarise(list), queries_with_hits: withHits[mode] ?? null }])),
+    latencies: Object.fromEntries(
+      Object.entries(samples)
+        .filter(([, list]) => list.length > 0)
+        .map(([mode, list]) => [mode, { ...summarise(list), queries_with_hits: withHits[mode] ?? null }]),
+    ),
     recallAt10: vectorsSupported ? Math.round((recallSum / data.queries.length) * 1000) / 1000 : null,
   };
 }
@@ -223,7 +241,9 @@ export async function benchKnowledge(): Promise<BenchSection[]> {
   const after = process.memoryUsage();
   const data = corpus(await readTable(config.knowledge.embeddingsTable));
   const embedStarted = performance.now();
-  const vectors = await provider.embed(data.chunks.map((chunk) => embeddingText(data.entries[chunk.entry]?.title ?? '', { heading: '', text: chunk.text })));
+  const vectors = await provider.embed(
+    data.chunks.map((chunk) => embeddingText(data.entries[chunk.entry]?.title ?? '', { heading: '', text: chunk.text })),
+  );
   const embedMs = performance.now() - embedStarted;
   const engines: ('pglite' | 'postgres')[] = testDatabaseUrl ? ['pglite', 'postgres'] : ['pglite'];
   const measured: Record<string, Awaited<ReturnType<typeof runOn>>> = {};
@@ -232,17 +252,53 @@ export async function benchKnowledge(): Promise<BenchSection[]> {
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
   const chunksPerSecond = Math.round(CHUNKS / (embedMs / 1000));
   const rows: (string | number)[][] = [
-    ['local embedder', 'table load', `${Math.round(table.loadMs)} ms`, `${table.words.toLocaleString('en')} words x ${table.dimensions}`, '', `${mb(table.fileBytes)} file, +${mb(after.rss - before.rss)} RSS`],
-    ['local embedder', 'embed chunks', `${chunksPerSecond.toLocaleString('en')} chunks/s`, '', '', `${CHUNKS.toLocaleString('en')} chunks in ${(embedMs / 1000).toFixed(1)} s`],
+    [
+      'local embedder',
+      'table load',
+      `${Math.round(table.loadMs)} ms`,
+      `${table.words.toLocaleString('en')} words x ${table.dimensions}`,
+      '',
+      `${mb(table.fileBytes)} file, +${mb(after.rss - before.rss)} RSS`,
+    ],
+    [
+      'local embedder',
+      'embed chunks',
+      `${chunksPerSecond.toLocaleString('en')} chunks/s`,
+      '',
+      '',
+      `${CHUNKS.toLocaleString('en')} chunks in ${(embedMs / 1000).toFixed(1)} s`,
+    ],
   ];
   const failures: string[] = [];
   for (const [engine, result] of Object.entries(measured)) {
     const storeSeconds = (result.chunksMs + result.vectorsMs) / 1000;
     const ingest = Math.round(CHUNKS / (embedMs / 1000 + storeSeconds));
-    rows.push([engine, 'ingest (embed + COPY + tsvector)', `${ingest.toLocaleString('en')} chunks/s`, '', '', `store ${storeSeconds.toFixed(1)} s`]);
-    if (result.hnswBuildMs !== null) rows.push([engine, 'HNSW build', `${(result.hnswBuildMs / 1000).toFixed(1)} s`, '', '', `m=16, ef_construction=64 (pgvector defaults)`]);
+    rows.push([
+      engine,
+      'ingest (embed + COPY + tsvector)',
+      `${ingest.toLocaleString('en')} chunks/s`,
+      '',
+      '',
+      `store ${storeSeconds.toFixed(1)} s`,
+    ]);
+    if (result.hnswBuildMs !== null)
+      rows.push([
+        engine,
+        'HNSW build',
+        `${(result.hnswBuildMs / 1000).toFixed(1)} s`,
+        '',
+        '',
+        `m=16, ef_construction=64 (pgvector defaults)`,
+      ]);
     for (const [mode, stats] of Object.entries(result.latencies)) {
-      rows.push([engine, mode, stats.p50, stats.p95, stats.p99, stats.queries_with_hits === null ? '' : `${stats.queries_with_hits}/${QUERIES} with hits`]);
+      rows.push([
+        engine,
+        mode,
+        stats.p50,
+        stats.p95,
+        stats.p99,
+        stats.queries_with_hits === null ? '' : `${stats.queries_with_hits}/${QUERIES} with hits`,
+      ]);
       if (!mode.startsWith('exact') && stats.p95 >= 10) failures.push(`${engine} ${mode} p95 ${stats.p95} ms`);
     }
     if (result.recallAt10 !== null) {
@@ -256,7 +312,9 @@ export async function benchKnowledge(): Promise<BenchSection[]> {
       table: { columns: ['engine', 'measure', 'p50 ms / value', 'p95 ms', 'p99 ms', 'notes'], rows },
       notes: [
         failures.length === 0 ? 'p95 < 10 ms for every mode on every engine and recall@10 >= 0.95: PASS' : `FAIL: ${failures.join('; ')}`,
-        engines.length === 1 ? 'Postgres skipped: set TEST_DATABASE_URL to measure it' : 'the Postgres here has no pgvector: it runs text search only',
+        engines.length === 1
+          ? 'Postgres skipped: set TEST_DATABASE_URL to measure it'
+          : 'the Postgres here has no pgvector: it runs text search only',
         `latency = KnowledgeSearch.search + snippets (ts_headline), as the route runs them, query embedding included; the baseline is exact vector search by sequential scan over the same vectors`,
         `corpus: ${data.entries.length} entries of ${CHUNKS_PER_ENTRY} chunks, one owner; ${SEEDS.length} topics, each the ${TOPIC_WORDS} words nearest a seed word in the embedder's own vectors; a chunk is 4-8 sentences of 8-14 words, 60 % its topic's first 100 words, 10 % another topic's, 30 % frequent words; a query is 2-4 words of one topic's 150 (so some never occur in the corpus)`,
       ],

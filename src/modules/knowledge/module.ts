@@ -25,7 +25,7 @@ export interface KnowledgeModuleOptions {
 
 export function createKnowledgeModule(platform: Platform, guard: Guard, options: KnowledgeModuleOptions = {}): KnowledgeModule {
   const config = platform.config.knowledge;
-  const provider = options.provider ?? createEmbeddingsProvider(config, platform.logger);
+  const provider = options.provider ?? createEmbeddingsProvider(config, platform.logger, platform.metrics);
   const service = new KnowledgeService(platform, provider);
   const search = new KnowledgeSearch({
     repo: service.repo,

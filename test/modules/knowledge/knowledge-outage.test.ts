@@ -46,7 +46,11 @@ describe('knowledge with the embeddings API failing (embedded shape)', () => {
       model: string | null;
     };
   const search = async (q: string, mode: string) => {
-    const response = await t.app.inject({ method: 'GET', url: `/api/v1/knowledge/search?${new URLSearchParams({ q, mode })}`, headers: bearer(owner.token) });
+    const response = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/knowledge/search?${new URLSearchParams({ q, mode })}`,
+      headers: bearer(owner.token),
+    });
     expect(response.statusCode, response.body).toBe(200);
     return response.json() as { mode: string; fallback_reason: string | null; hits: { entry_id: string }[] };
   };
