@@ -33,6 +33,8 @@ export function createKnowledgeModule(platform: Platform, guard: Guard, options:
     vectorsSupported: service.vectorsSupported,
     efSearch: config.efSearch,
     logger: platform.logger,
+    // A third of the search budget: what is left answers from text (TIME_BUDGET_SEARCH_MS).
+    queryEmbeddingTimeoutMs: Math.max(50, Math.floor(platform.config.edge.budgets.search / 3)),
   });
   return {
     name: 'knowledge',

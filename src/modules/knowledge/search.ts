@@ -45,8 +45,18 @@ export class KnowledgeSearch {
   readonly #vectorsSupported: boolean;
   readonly #efSearch: number;
   readonly #logger: Logger;
+  readonly #queryEmbeddingTimeoutMs: number;
 
-  constructor(options: { repo: KnowledgeRepo; provider: EmbeddingsProvider; vectorsSupported: boolean; efSearch: number; logger: Logger }) {
+  constructor(options: {
+    repo: KnowledgeRepo;
+    provider: EmbeddingsProvider;
+    vectorsSupported: boolean;
+    efSearch: number;
+    logger: Logger;
+    /** A query not embedded by then is searched by text: a slow provider must not spend the request's time budget. */
+    queryEmbeddingTimeoutMs: number;
+  }) {
+    this.#queryEmbeddingTimeoutMs = options.queryEmbeddingTimeoutMs;
     this.#repo = options.repo;
     this.#provider = options.provider;
     this.#vectorsSupported = options.vectorsSupported;
@@ -104,7 +114,8 @@ export class KnowledgeSearch {
   /** The query's vector, or why there is none (the search then runs on text). */
   async #embedQuery(query: string, signal?: AbortSignal): Promise<Float32Array | string> {
     try {
-      const [vector] = await this.#provider.embed([query], signal);
+      const deadline = AbortSignal.timeout(this.#queryEmbeddingTimeoutMs);
+      const [vector] = await this.#provider.embed([query], signal ? AbortSignal.any([signal, deadline]) : deadline);
       if (!vector) return 'the embeddings provider returned no vector';
       return vector;
     } catch (error) {

@@ -27,7 +27,8 @@ describe('knowledge with the embeddings API failing (embedded shape)', () => {
         EMBEDDINGS_MODEL: MODEL,
         EMBEDDINGS_TIMEOUT_MS: '300',
         EMBEDDINGS_BREAKER_FAILURES: '3',
-        EMBEDDINGS_BREAKER_COOLDOWN_MS: '500',
+        // Long enough that the open circuit is still open when the test looks, on a slow machine.
+        EMBEDDINGS_BREAKER_COOLDOWN_MS: '5000',
         HEALTH_CHECK_TIMEOUT_MS: '2000',
       },
     });
