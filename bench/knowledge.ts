@@ -57,7 +57,7 @@ function topics(table: WordTable, words: string[]): string[][] {
   });
 }
 
-function corpus(table: WordTable): Corpus {
+export function corpus(table: WordTable): Corpus {
   const words: string[] = [];
   for (const [word, i] of table.index) words[i] = word;
   const vocabularies = topics(table, words);
@@ -134,7 +134,7 @@ function binaryVectors(rows: { chunkId: string; vector: Float32Array }[], model:
   return Buffer.concat(parts);
 }
 
-async function load(db: Database, data: Corpus, ownerId: string, vectors: Float32Array[] | undefined, model: string) {
+export async function load(db: Database, data: Corpus, ownerId: string, vectors: Float32Array[] | undefined, model: string) {
   await db.query("insert into users (id, email, display_name, password_hash) values ($1, 'knowledge@bench.test', 'bench', 'x')", [ownerId]);
   const started = performance.now();
   for (let i = 0; i < data.entries.length; i += 500) {
@@ -189,6 +189,7 @@ async function measure(
   const modes: SearchMode[] = vectorsSupported ? ['hybrid', 'vector', 'text'] : ['text'];
   const samples: Record<string, number[]> = Object.fromEntries([...modes, 'exact (seq scan)'].map((mode) => [mode, []]));
   const withHits: Record<string, number> = {};
+  const textMatches: number[] = [];
   for (const [i, query] of data.queries.entries()) {
     // Rotate the order per query, so no mode always runs on a warm cache.
     for (const mode of modes.map((_, j) => modes[(i + j) % modes.length] as SearchMode)) {
@@ -199,6 +200,12 @@ async function measure(
       if (outcome.mode !== mode) throw new Error(`${mode} search ran ${outcome.mode}: ${outcome.fallbackReason}`);
       if (outcome.hits.length > 0) withHits[mode] = (withHits[mode] ?? 0) + 1;
     }
+    // How many chunks the text side ranks for this query (every match is ranked): the cost driver.
+    const [matched] = await db.query<{ n: number }>(
+      "select count(*)::int as n from knowledge_chunks c, websearch_to_tsquery('english', $2) q where c.owner_id = $1 and c.tsv @@ q",
+      [ownerId, query],
+    );
+    textMatches.push(matched?.n ?? 0);
   }
   const sweep: { efSearch: number; recallAt10: number; distanceRecallAt10: number; p50: number; p95: number }[] = [];
   if (vectorsSupported) {
@@ -241,6 +248,7 @@ async function measure(
         .map(([mode, list]) => [mode, { ...summarise(list), queries_with_hits: withHits[mode] ?? null }]),
     ),
     recallSweep: sweep,
+    textMatches: summarise(textMatches),
     recallAt10: sweep.find((row) => row.efSearch === efSearch)?.recallAt10 ?? null,
   };
 }
@@ -311,6 +319,14 @@ export async function benchKnowledge(): Promise<BenchSection[]> {
       '',
       '',
       `store ${storeSeconds.toFixed(1)} s`,
+    ]);
+    rows.push([
+      engine,
+      'chunks matched per text query (all ranked)',
+      result.textMatches.p50,
+      result.textMatches.p95,
+      result.textMatches.p99,
+      '',
     ]);
     if (result.hnswBuildMs !== null)
       rows.push([

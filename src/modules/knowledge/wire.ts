@@ -69,7 +69,7 @@ export const SearchAnswer = Type.Object({
         text: Type.String(),
         highlights: Type.Array(Type.Tuple([Type.Integer(), Type.Integer()]), { description: '[start, end) of each match in text' }),
       }),
-      score: Type.Number({ description: 'Reciprocal rank fusion score (hybrid), cosine similarity (vector) or ts_rank_cd (text)' }),
+      score: Type.Number({ description: 'Reciprocal rank fusion score (hybrid), cosine similarity (vector) or ts_rank (text)' }),
       vector: SideRank,
       text: SideRank,
     }),
