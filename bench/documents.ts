@@ -11,22 +11,13 @@ import type { Database } from '../src/platform/db/database.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { startPlatform } from '../src/platform/platform.ts';
 import { createTestDatabase, testDatabaseUrl } from '../test/helpers/shapes.ts';
-import { type BenchSection, summarise } from './lib.ts';
+import { type BenchSection, seededRandom, summarise } from './lib.ts';
 
 const ROWS = Number(process.env.BENCH_DOCUMENT_ROWS ?? 1_000_000);
 const OWNERS = 10;
 const PROJECTS_PER_OWNER = 10;
 const QUERIES = 300;
 const EXTENSIONS = ['ts', 'js', 'py', 'go', 'md'];
-
-/** Deterministic pseudo-random numbers, so both engines get the same data and queries. */
-function generator(seed: number) {
-  let state = seed;
-  return (max: number) => {
-    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return state % max;
-  };
-}
 
 // Path parts drawn from words common in code bases, so trigram frequencies look like a
 // real tree's (a corpus where every path contains the same word would make every query
@@ -71,7 +62,7 @@ async function seed(db: Database): Promise<{ owners: string[]; projects: string[
       `p${i}`,
     ]);
   }
-  const random = generator(42);
+  const random = seededRandom(42);
   const lines: string[] = [];
   for (let n = 0; n < ROWS; n += 1) {
     lines.push(`${projects[n % projects.length]}\t${documentPath(random, n)}\tready\t${'a'.repeat(64)}\t100`);
@@ -104,7 +95,7 @@ async function load(db: Database, csv: string): Promise<number> {
 
 async function measure(db: Database, owners: string[], projects: string[]) {
   const repo = new DocumentsRepo(db);
-  const random = generator(7);
+  const random = seededRandom(7);
   const results: Record<string, number[]> = { prefix: [], project_substring: [], global_substring: [] };
   // A query that matches nothing is cheap; counting matches keeps the benchmark honest.
   const withMatches: Record<string, number> = { prefix: 0, project_substring: 0, global_substring: 0 };

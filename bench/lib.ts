@@ -14,6 +14,15 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[index] as number;
 }
 
+/** Deterministic pseudo-random integers below `max`, so every engine gets the same data and queries. */
+export function seededRandom(seed: number): (max: number) => number {
+  let state = seed;
+  return (max: number) => {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return state % max;
+  };
+}
+
 export function summarise(samples: number[]): { n: number; p50: number; p95: number; p99: number } {
   const sorted = [...samples].sort((a, b) => a - b);
   const round = (value: number) => Math.round(value * 1000) / 1000;

@@ -2,6 +2,7 @@
 import { benchAuth } from './auth.ts';
 import { benchDocuments } from './documents.ts';
 import { benchEdge } from './edge.ts';
+import { benchKnowledge } from './knowledge.ts';
 import { type BenchSection, type SuiteResult, writeResults } from './lib.ts';
 import { benchPolls } from './polls.ts';
 import { benchReads } from './reads.ts';
@@ -18,6 +19,7 @@ const suites: Record<string, () => Promise<BenchSection[]>> = {
   realtime: () => benchRealtime(),
   polls: () => benchPolls(),
   render: () => benchRender(),
+  knowledge: () => benchKnowledge(),
   web: () => benchWeb(),
 };
 

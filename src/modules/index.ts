@@ -6,12 +6,14 @@ import { createAdminModule } from './admin/module.ts';
 import { createAuthModule } from './auth/module.ts';
 import { createDocumentsModule } from './documents/module.ts';
 import type { DocumentsServiceOptions } from './documents/service.ts';
+import { createKnowledgeModule, type KnowledgeModuleOptions } from './knowledge/module.ts';
 import { createMonitoringModule } from './monitoring/module.ts';
 import { createPollsModule } from './polls/module.ts';
 import { createRenderModule } from './render/module.ts';
 
 export interface ModuleOptions {
   documents?: DocumentsServiceOptions;
+  knowledge?: KnowledgeModuleOptions;
 }
 
 export function createModules(platform: Platform, options: ModuleOptions = {}): Module[] {
@@ -21,5 +23,6 @@ export function createModules(platform: Platform, options: ModuleOptions = {}): 
   const admin = createAdminModule(platform, auth.service, auth.guard);
   const polls = createPollsModule(platform, auth.guard);
   const monitoring = createMonitoringModule(platform, auth.guard);
-  return [auth, admin, documents, polls, render, monitoring];
+  const knowledge = createKnowledgeModule(platform, auth.guard, options.knowledge);
+  return [auth, admin, documents, polls, render, monitoring, knowledge];
 }
