@@ -1,6 +1,6 @@
 // The admin pages in a real browser: users (deactivate), a failed job appearing live at
 // /admin/jobs and Retry making it run, an alert fired by real 5xx answers appearing live on
-// the alerts page, the metrics overview's charts, and the knowledge page's states.
+// the alerts page, and the metrics overview's charts.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/platform/errors.ts';
@@ -124,14 +124,5 @@ describe.skipIf(skipWithoutChromium)('web UI: admin', () => {
     await rate.locator('path.line').waitFor();
     expect(await rate.locator('svg').getAttribute('aria-label')).toMatch(/^Requests per second: now \d/);
     await checkPage(admin, 'admin-metrics');
-  });
-
-  it('shows the knowledge page with its states', async () => {
-    const { page } = admin;
-    await page.getByRole('link', { name: 'Knowledge' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Knowledge' }).waitFor();
-    await page.getByRole('heading', { name: 'Entries' }).waitFor();
-    await page.waitForFunction(() => !document.querySelector('.loading'));
-    await checkPage(admin, 'knowledge');
   });
 });

@@ -243,7 +243,8 @@ export function Knowledge(_props: PageProps) {
               <li key={entry.id}>
                 <strong>{entry.title}</strong>
                 <span class="muted">
-                  <StateBadge state={entry.state} /> {entry.chunk_count} parts · {formatTime(entry.created_at)}
+                  <StateBadge state={entry.state} /> {entry.chunk_count === 1 ? '1 part' : `${entry.chunk_count} parts`} ·{' '}
+                  {formatTime(entry.created_at)}
                   {entry.failure_reason && ` · ${entry.failure_reason}`}
                 </span>
                 <button type="button" class="secondary" onClick={() => void remove.act(entry.id)} disabled={remove.busy}>
