@@ -35,7 +35,7 @@ RUN mkdir -p web/dist generated \
 FROM ${RUNTIME_BASE}
 ARG VERSION=0.0.0
 ARG REVISION=unknown
-ARG SOURCE=https://github.com/rampart/rampart
+ARG SOURCE=unknown
 LABEL org.opencontainers.image.title="rampart" \
       org.opencontainers.image.description="Rampart: accounts, documents, knowledge base, polls and monitoring behind one API" \
       org.opencontainers.image.source="${SOURCE}" \

@@ -108,6 +108,13 @@ function buildBases(buildRef: string, runtimeRef: string): void {
   }
 }
 
+/** The repository the image is built from (the OCI source label): git's origin, when there is one. */
+function gitSource(): string {
+  const origin = spawnSync('git', ['remote', 'get-url', 'origin'], { encoding: 'utf8' });
+  // Never a credential in a label: user:token@ is dropped from an https origin.
+  return origin.status === 0 && origin.stdout.trim() !== '' ? origin.stdout.trim().replace(/\/\/[^@/]+@/, '//') : 'unknown';
+}
+
 function gitRevision(): string {
   const head = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' });
   if (head.status !== 0) return 'unknown';
@@ -163,6 +170,8 @@ try {
     `VERSION=${pkg.version}`,
     '--build-arg',
     `REVISION=${gitRevision()}`,
+    '--build-arg',
+    `SOURCE=${gitSource()}`,
     '--tag',
     tag,
     '--file',

@@ -38,7 +38,7 @@ describe.runIf(kubectl).each(['production', 'single-node'])('deploy/k8s/overlays
     }
     // Validation is no rubber stamp: a wrong type fails.
     const { Deployment } = await import('kubernetes-models/apps/v1/Deployment');
-    const broken = structuredClone(objects.find((o) => o.kind === 'Deployment'));
+    const broken = structuredClone(objects.find((o) => o.kind === 'Deployment')) as Manifest;
     broken.spec.replicas = 'two';
     expect(() => new Deployment(broken).validate()).toThrow();
   });
