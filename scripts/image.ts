@@ -161,6 +161,9 @@ try {
     `id=extra-ca-certs,src=${extraCaCerts(secrets)}`,
     // HEALTHCHECK is a Docker-format field; the OCI format drops it.
     '--format=docker',
+    // No per-step cache images: `COPY . .` precedes `npm ci`, so a cache would rarely be reused
+    // and would keep over a gigabyte of build-stage layers per build.
+    '--layers=false',
     '--network=host',
     '--build-arg',
     `BUILD_BASE=${buildRef}`,

@@ -107,6 +107,11 @@ export async function ensureImage(): Promise<BuiltImage> {
     if (build.status !== 0) throw new Error(`npm run image failed (exit ${build.status}):\n${(build.stdout + build.stderr).slice(-6000)}`);
     const version = (JSON.parse(readFileSync(join(PROJECT, 'package.json'), 'utf8')) as { version: string }).version;
     await podmanOk(['tag', `localhost/rampart:${version}`, ref]);
+    // Earlier sources' test builds are of no further use: keep the disk from filling.
+    const older = (await podmanOk(['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', 'reference=localhost/rampart:test-*']))
+      .split('\n')
+      .filter((tag) => tag !== '' && tag !== ref);
+    if (older.length > 0) await podman(['rmi', ...older]);
     const buildSeconds = Math.round((Date.now() - started) / 1000);
     console.log(`[rampart tests] npm run image built ${ref} in ${buildSeconds} s`);
     return { ref, buildSeconds };
