@@ -103,6 +103,12 @@ function buildBases(buildRef: string, runtimeRef: string): void {
 
     importTree(rootfs, buildRef);
     importTree(cc, runtimeRef);
+    // Base images of an older recipe are of no further use.
+    for (const repo of ['localhost/rampart-build-base', 'localhost/rampart-runtime-base']) {
+      const tags = run('podman', ['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=${repo}:*`]).split('\n');
+      const stale = tags.filter((tag) => tag !== '' && tag !== buildRef && tag !== runtimeRef);
+      if (stale.length > 0) spawnSync('podman', ['rmi', ...stale], { stdio: 'ignore' });
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
