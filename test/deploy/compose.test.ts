@@ -36,6 +36,12 @@ describe('deploy/compose.yaml', () => {
       key === '$schema' || (key === 'id' && typeof value === 'string') ? undefined : value,
     );
     const ajv = new Ajv2019({ strict: false, allErrors: true });
+    // The schema's own formats, as Compose reads them: durations are Go durations ("1m30s"),
+    // ports are [ip:][host[-range]:]container[-range][/protocol].
+    ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
+    ajv.addFormat('ports', /^((\$\{[^}]+\}|[\d.:[\]a-f-]+):)?\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
+    ajv.addFormat('expose', /^\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
+    ajv.addFormat('subnet_ip_address', /^[\d.:a-f]+\/\d{1,3}$/);
     const validate = ajv.compile(schema);
     // Validated as Compose reads it: YAML merge keys (<<) applied.
     const valid = validate(parse(source, { merge: true }));
@@ -43,6 +49,7 @@ describe('deploy/compose.yaml', () => {
     expect(valid).toBe(true);
     // The schema is no rubber stamp: a misspelt key fails it.
     expect(validate({ services: { api: { image: 'x', replicaz: 2 } } })).toBe(false);
+    expect(validate({ services: { api: { image: 'x', stop_grace_period: 'thirty seconds' } } })).toBe(false);
   });
 
   it('runs Redis with AOF (appendonly yes, appendfsync everysec) on a volume', () => {
