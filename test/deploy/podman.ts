@@ -3,7 +3,7 @@
 // README's instructions for ordinary machines. Also builds the image once per source tree:
 // the tag carries a hash of the build context, so every test file (and a rerun on the same
 // sources) reuses one build.
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,8 +103,18 @@ export async function ensureImage(): Promise<BuiltImage> {
   try {
     if ((await podman(['image', 'exists', ref])).code === 0) return { ref, buildSeconds: 0 };
     const started = Date.now();
-    const build = spawnSync('npm', ['run', 'image'], { cwd: PROJECT, env: podmanEnv, encoding: 'utf8', maxBuffer: 1 << 28 });
-    if (build.status !== 0) throw new Error(`npm run image failed (exit ${build.status}):\n${(build.stdout + build.stderr).slice(-6000)}`);
+    // Asynchronously: the test worker stays responsive to vitest for the minutes this takes.
+    const build = await new Promise<{ status: number | null; output: string }>((resolve) => {
+      const child = spawn('npm', ['run', 'image'], { cwd: PROJECT, env: podmanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      const keep = (chunk: Buffer) => {
+        output = (output + chunk.toString('utf8')).slice(-20_000);
+      };
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      child.on('close', (status) => resolve({ status, output }));
+    });
+    if (build.status !== 0) throw new Error(`npm run image failed (exit ${build.status}):\n${build.output.slice(-6000)}`);
     const version = (JSON.parse(readFileSync(join(PROJECT, 'package.json'), 'utf8')) as { version: string }).version;
     await podmanOk(['tag', `localhost/rampart:${version}`, ref]);
     // Earlier sources' test builds are of no further use: keep the disk from filling.
