@@ -57,7 +57,7 @@ function topics(table: WordTable, words: string[]): string[][] {
   });
 }
 
-export function corpus(table: WordTable): Corpus {
+function corpus(table: WordTable): Corpus {
   const words: string[] = [];
   for (const [word, i] of table.index) words[i] = word;
   const vocabularies = topics(table, words);
@@ -134,7 +134,7 @@ function binaryVectors(rows: { chunkId: string; vector: Float32Array }[], model:
   return Buffer.concat(parts);
 }
 
-export async function load(db: Database, data: Corpus, ownerId: string, vectors: Float32Array[] | undefined, model: string) {
+async function load(db: Database, data: Corpus, ownerId: string, vectors: Float32Array[] | undefined, model: string) {
   await db.query("insert into users (id, email, display_name, password_hash) values ($1, 'knowledge@bench.test', 'bench', 'x')", [ownerId]);
   const started = performance.now();
   for (let i = 0; i < data.entries.length; i += 500) {
