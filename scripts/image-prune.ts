@@ -3,7 +3,7 @@
 // image and the Node binary alone takes 107 MB of it. Removes only what never runs: the
 // Node binary package (the image copies the binary itself), build-time-only subtrees,
 // other platforms' prebuilt binaries, and files Node does not execute from node_modules.
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 interface LockEntry {
@@ -113,5 +113,81 @@ const pgliteDist = join(project, 'node_modules/@electric-sql/pglite/dist');
 for (const file of readdirSync(pgliteDist)) {
   if (file.endsWith('.tar.gz') && file !== 'pg_trgm.tar.gz') rmSync(join(pgliteDist, file));
 }
+
+// Packages that only ESM code ever imports (Rampart's src/ is ESM; the list's own packages
+// import each other from ESM): Node resolves their `import` condition, so their CommonJS
+// duplicates (.cjs files, build/cjs) never load. Checked against the lockfile below: a
+// dependent outside the project and this list (which might `require` one) stops the build.
+const ESM_ONLY = ['drizzle-orm', '@electric-sql/pglite', '@electric-sql/pglite-pgvector', '@sinclair/typebox'];
+for (const [path, entry] of Object.entries(lock.packages)) {
+  if (path === '' || !kept.has(path)) continue;
+  const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+  if (ESM_ONLY.includes(name)) continue;
+  const uses = [entry.dependencies, entry.optionalDependencies, entry.peerDependencies].flatMap((deps) => Object.keys(deps ?? {}));
+  const clash = uses.find((dependency) => ESM_ONLY.includes(dependency));
+  if (clash) throw new Error(`image-prune: ${name} depends on ${clash}, which loses its CommonJS build; check how it loads it`);
+}
+function removeCommonJs(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name === 'cjs' && basename(dir) === 'build') rmSync(full, { recursive: true, force: true });
+      else removeCommonJs(full);
+    } else if (entry.name.endsWith('.cjs')) rmSync(full, { force: true });
+  }
+}
+for (const name of ESM_ONLY) removeCommonJs(join(project, 'node_modules', name));
+
+// drizzle-orm ships every dialect and driver. src/ imports only drizzle-orm, /pg-core,
+// /node-postgres(/migrator) and /pglite(/migrator); besides those, the package's root
+// modules and its shared folders (sql, query-builders, cache) are what they import.
+const DRIZZLE_FOLDERS = new Set(['pg-core', 'node-postgres', 'pglite', 'sql', 'query-builders', 'cache']);
+const drizzle = join(project, 'node_modules/drizzle-orm');
+for (const entry of readdirSync(drizzle, { withFileTypes: true })) {
+  if (entry.isDirectory() && !DRIZZLE_FOLDERS.has(entry.name)) rmSync(join(drizzle, entry.name), { recursive: true, force: true });
+}
+
+// highlight.js: the render module registers the languages it imports by name
+// (highlight.js/lib/languages/<name>, which an ESM import resolves to es/languages/<name>.js);
+// the rest, the all-languages bundles (index, common) and lib/'s CommonJS languages never load.
+// es/core.js re-exports lib/core.js, so that one stays.
+function sourcesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+const languages = new Set(
+  sourcesUnder(join(project, 'src')).flatMap((file) =>
+    [...readFileSync(file, 'utf8').matchAll(/['"]highlight\.js\/lib\/languages\/([\w-]+)['"]/g)].map((match) => `${match[1]}.js`),
+  ),
+);
+const hljs = join(project, 'node_modules/highlight.js');
+if (languages.size === 0 || ![...languages].every((file) => existsSync(join(hljs, 'es/languages', file)))) {
+  throw new Error(
+    `image-prune: src/ imports highlight.js languages ${[...languages].join(', ') || '(none found)'}; not all are in es/languages`,
+  );
+}
+rmSync(join(hljs, 'lib/languages'), { recursive: true, force: true });
+for (const file of readdirSync(join(hljs, 'es/languages'))) if (!languages.has(file)) rmSync(join(hljs, 'es/languages', file));
+for (const file of ['lib/index.js', 'lib/common.js', 'es/index.js', 'es/common.js']) rmSync(join(hljs, file), { force: true });
+
+// luxon is loaded only by cron-parser, which is CommonJS: `require` resolves build/node. The
+// browser, AMD and global builds, the ES build and the sources are for other consumers.
+const luxonUsers = Object.entries(lock.packages).filter(([path, entry]) => kept.has(path) && entry.dependencies?.luxon);
+if (luxonUsers.some(([path]) => !path.endsWith('node_modules/cron-parser'))) {
+  throw new Error(`image-prune: luxon is loaded by ${luxonUsers.map(([path]) => path).join(', ')}, not only cron-parser`);
+}
+for (const dir of ['build/amd', 'build/cjs-browser', 'build/global', 'build/es6', 'src']) {
+  rmSync(join(project, 'node_modules/luxon', dir), { recursive: true, force: true });
+}
+// yaml: Node matches its exports' `node` condition (dist/); browser/ is the `default` for others.
+rmSync(join(project, 'node_modules/yaml/browser'), { recursive: true, force: true });
+// dayjs is loaded only by launder, which requires the main bundle (dayjs.min.js), no locale or
+// plugin; esm/ is the same library for bundlers.
+const dayjsUsers = Object.entries(lock.packages).filter(([path, entry]) => kept.has(path) && entry.dependencies?.dayjs);
+if (dayjsUsers.some(([path]) => !path.endsWith('node_modules/launder'))) {
+  throw new Error(`image-prune: dayjs is loaded by ${dayjsUsers.map(([path]) => path).join(', ')}, not only launder`);
+}
+for (const dir of ['esm', 'locale', 'plugin']) rmSync(join(project, 'node_modules/dayjs', dir), { recursive: true, force: true });
 rmSync(join(project, 'node_modules/.bin'), { recursive: true, force: true });
 console.log(`image-prune: kept ${kept.size} packages, removed ${removedPackages} packages and ${removedFiles} files`);

@@ -117,6 +117,41 @@ describe.runIf(podmanReady)('the container image', () => {
     ]);
     expect(out).toContain('loaded');
   });
+
+  it('loads what scripts/image-prune.ts cut down: drizzle-orm, highlight.js languages, luxon, dayjs, yaml, TypeBox', async () => {
+    // What the roles import at start-up is covered by the role tests below; these are the
+    // trimmed packages' other entry points, and every language the renderer registers.
+    const script = [
+      "await import('drizzle-orm'); await import('drizzle-orm/pg-core');",
+      "await import('drizzle-orm/node-postgres'); await import('drizzle-orm/node-postgres/migrator');",
+      "const { drizzle } = await import('drizzle-orm/pglite'); await import('drizzle-orm/pglite/migrator');",
+      "const { PGlite } = await import('@electric-sql/pglite');",
+      "const db = drizzle(new PGlite()); const { rows } = await db.execute('select 1 as one'); if (rows[0].one !== 1) throw new Error('drizzle');",
+      "const { render } = await import('/app/src/modules/render/renderer.ts');",
+      "for (const language of ['bash','c','cpp','css','go','java','javascript','json','markdown','python','rust','sql','typescript','xml','yaml','shell','html']) {",
+      "  if (!render({ kind: 'code', text: 'x = 1', language }).includes('language-' + language)) throw new Error('not highlighted: ' + language); }",
+      "const { createRequire } = await import('node:module'); const require = createRequire('/app/node_modules/pg-boss/');",
+      "require('cron-parser').CronExpressionParser.parse('*/5 * * * *').next();",
+      "require('launder')().date(new Date());",
+      "(await import('yaml')).parse('a: 1');",
+      "(await import('@sinclair/typebox')).Type.String();",
+      "console.log('loaded');",
+    ].join(' ');
+    const out = await podmanOk([
+      'run',
+      '--rm',
+      '--read-only',
+      '--tmpfs',
+      '/tmp',
+      '--entrypoint',
+      '/usr/local/bin/node',
+      ref,
+      '--input-type=module',
+      '-e',
+      script,
+    ]);
+    expect(out).toContain('loaded');
+  });
 });
 
 const suffix = Math.random().toString(16).slice(2, 10);
