@@ -1,0 +1,127 @@
+// A mixed HTTP load at a fixed rate with autocannon: one autocannon instance per (target,
+// route), so every answer is known by route and by target, with its time, status and
+// latency (or its transport error). Used by the chaos suite and by `npm run load`.
+import autocannon from 'autocannon';
+import { summarise } from './lib.ts';
+
+export interface RouteLoad {
+  name: string;
+  /** Share of the total rate. */
+  weight: number;
+  /** Called for every request: method, path, headers and body (autocannon's setupRequest). */
+  request: () => { method: 'GET' | 'POST'; path: string; headers: Record<string, string>; body?: string };
+}
+
+/** One answer or one transport failure, `at` in ms since the load started. */
+export interface LoadEvent {
+  at: number;
+  target: number;
+  route: string;
+  /** HTTP status, or 0 for a transport error (code in `error`). */
+  status: number;
+  error?: string;
+  latencyMs: number;
+}
+
+export interface LoadOptions {
+  targets: string[];
+  routes: RouteLoad[];
+  /** Requests per second over every target and route. */
+  rate: number;
+  seconds: number;
+  /** Keep-alive connections over every target and route. */
+  connections: number;
+  /** Seconds after which a request counts as hung. */
+  timeoutSeconds?: number;
+  /** Called about once a second with the events so far. */
+  onProgress?: (events: LoadEvent[], elapsedMs: number) => void;
+}
+
+export interface LoadRun {
+  startedAt: number;
+  events: LoadEvent[];
+  stop(): void;
+  done: Promise<LoadEvent[]>;
+}
+
+export function startLoad(options: LoadOptions): LoadRun {
+  const startedAt = performance.now();
+  const events: LoadEvent[] = [];
+  const totalWeight = options.routes.reduce((sum, route) => sum + route.weight, 0);
+  const instances: autocannon.Instance[] = [];
+  const runs: Promise<unknown>[] = [];
+  options.targets.forEach((target, targetIndex) => {
+    for (const route of options.routes) {
+      const share = route.weight / totalWeight / options.targets.length;
+      const connections = Math.max(1, Math.round(options.connections * share));
+      const instance = autocannon(
+        {
+          url: target,
+          connections,
+          overallRate: Math.max(1, Math.round(options.rate * share)),
+          duration: options.seconds,
+          timeout: options.timeoutSeconds ?? 10,
+          requests: [{ setupRequest: (request) => ({ ...request, ...route.request() }) }],
+        },
+        () => {},
+      );
+      // autocannon prints nothing without a tracker, but an unhandled 'error' would throw.
+      instance.on('error', () => {});
+      instance.on('response', (_client, status, _bytes, latencyMs) => {
+        events.push({ at: performance.now() - startedAt, target: targetIndex, route: route.name, status, latencyMs });
+      });
+      instance.on('reqError', (error: NodeJS.ErrnoException) => {
+        const code = error.code ?? (error.message === 'request timed out' ? 'TIMEOUT' : error.message);
+        events.push({ at: performance.now() - startedAt, target: targetIndex, route: route.name, status: 0, error: code, latencyMs: 0 });
+      });
+      instances.push(instance);
+      runs.push(new Promise((resolve) => instance.once('done', resolve)));
+    }
+  });
+  const progress = options.onProgress
+    ? setInterval(() => options.onProgress?.(events, performance.now() - startedAt), 1000)
+    : undefined;
+  return {
+    startedAt,
+    events,
+    stop: () => {
+      for (const instance of instances) instance.stop();
+    },
+    done: Promise.all(runs).then(() => {
+      if (progress) clearInterval(progress);
+      return events;
+    }),
+  };
+}
+
+export interface RouteSummary {
+  route: string;
+  requests: number;
+  byStatus: Record<string, number>;
+  transportErrors: Record<string, number>;
+  p50: number;
+  p95: number;
+  p99: number;
+  rps: number;
+}
+
+/** Per-route counts by status, transport errors by code, latency percentiles of answered requests. */
+export function summariseEvents(events: LoadEvent[], seconds: number): RouteSummary[] {
+  const routes = [...new Set(events.map((event) => event.route))];
+  return routes.map((route) => {
+    const mine = events.filter((event) => event.route === route);
+    const byStatus: Record<string, number> = {};
+    const transportErrors: Record<string, number> = {};
+    for (const event of mine) {
+      if (event.status === 0) transportErrors[event.error ?? '?'] = (transportErrors[event.error ?? '?'] ?? 0) + 1;
+      else byStatus[event.status] = (byStatus[event.status] ?? 0) + 1;
+    }
+    const latency = summarise(mine.filter((event) => event.status !== 0).map((event) => event.latencyMs));
+    return { route, requests: mine.length, byStatus, transportErrors, ...latency, rps: Math.round(mine.length / Math.max(seconds, 0.001)) };
+  });
+}
+
+export function formatCounts(counts: Record<string, number>): string {
+  const entries = Object.entries(counts);
+  return entries.length === 0 ? '-' : entries.map(([key, n]) => `${key}: ${n}`).join(', ');
+}
