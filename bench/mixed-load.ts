@@ -78,9 +78,7 @@ export function startLoad(options: LoadOptions): LoadRun {
       runs.push(new Promise((resolve) => instance.once('done', resolve)));
     }
   });
-  const progress = options.onProgress
-    ? setInterval(() => options.onProgress?.(events, performance.now() - startedAt), 1000)
-    : undefined;
+  const progress = options.onProgress ? setInterval(() => options.onProgress?.(events, performance.now() - startedAt), 1000) : undefined;
   return {
     startedAt,
     events,

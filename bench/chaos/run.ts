@@ -39,7 +39,8 @@ try {
     const result = await run({ cluster, seeded, timing });
     results.push(result);
     console.log(`chaos: ${name}: ${result.pass ? 'PASS' : 'FAIL'} in ${Math.round((performance.now() - scenarioStarted) / 1000)} s`);
-    for (const check of result.checks) console.log(`  ${check.pass ? 'PASS' : 'FAIL'} ${check.name}${check.detail ? `: ${check.detail}` : ''}`);
+    for (const check of result.checks)
+      console.log(`  ${check.pass ? 'PASS' : 'FAIL'} ${check.name}${check.detail ? `: ${check.detail}` : ''}`);
   }
 } finally {
   await cluster.close();

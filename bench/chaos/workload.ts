@@ -1,7 +1,7 @@
 // The chaos suite's traffic: accounts and a readable document seeded once per run, and per
 // scenario a fresh project (uploads) and fresh polls (votes), so each scenario's invariants
 // are checked on rows only it wrote. The mix: authenticated reads, searches, uploads, votes.
-import pg from 'pg';
+import type pg from 'pg';
 import { createVoters, type Voter } from '../../test/helpers/voters.ts';
 import type { RouteLoad } from '../mixed-load.ts';
 
@@ -99,7 +99,12 @@ export async function scenarioTraffic(api: string, seeded: Seed, label: string, 
         const k = votes++;
         const voter = voters[k % voters.length] as Voter;
         const pollId = pollIds[Math.floor(k / voters.length) % pollIds.length] as string;
-        return { method: 'POST', path: `/api/v1/polls/${pollId}/votes`, headers: json(voter.token), body: `{"option":${k % POLL_OPTIONS}}` };
+        return {
+          method: 'POST',
+          path: `/api/v1/polls/${pollId}/votes`,
+          headers: json(voter.token),
+          body: `{"option":${k % POLL_OPTIONS}}`,
+        };
       },
     },
   ];

@@ -1,0 +1,293 @@
+// Scenarios where a process dies or is stopped under load: a worker mid-job, a vote
+// consumer mid-batch, an API process by SIGKILL, an API process by SIGTERM.
+import http from 'node:http';
+import { Redis } from 'ioredis';
+import { CONSUMER_GROUP } from '../../src/modules/polls/redis-vote-log.ts';
+import type { Cluster } from './cluster.ts';
+import {
+  accepted,
+  type Check,
+  type Context,
+  count,
+  documentsSettle,
+  is2xx,
+  report,
+  type ScenarioResult,
+  sleep,
+  underLoad,
+  VOTES,
+  votesSettle,
+} from './common.ts';
+
+/** Freezes a worker until `holds` says it holds work, then kills it with SIGKILL; returns what it held. */
+async function killHolding(cluster: Cluster, index: number, holds: () => Promise<number>): Promise<number> {
+  const worker = cluster.workers[index];
+  if (!worker) throw new Error(`no worker ${index}`);
+  cluster.expectExit(worker.process);
+  let held = 0;
+  for (let tries = 0; tries < 200; tries += 1) {
+    worker.process.child.kill('SIGSTOP');
+    held = await holds();
+    if (held > 0) break;
+    worker.process.child.kill('SIGCONT');
+    await sleep(50);
+  }
+  worker.process.child.kill('SIGKILL');
+  await worker.process.exited;
+  return held;
+}
+
+export async function workerKill(context: Context): Promise<ScenarioResult> {
+  const { cluster } = context;
+  let held = 0;
+  let killedAt = 0;
+  const { traffic, events, seconds } = await underLoad(context, 'worker', async (at) => {
+    held = await killHolding(cluster, 0, async () => {
+      const active = await cluster.pool.query(
+        "select count(*)::int as n from pgboss.job where name = 'documents.parse' and state = 'active'",
+      );
+      return active.rows[0].n as number;
+    });
+    killedAt = at();
+    await cluster.startWorker(0);
+  });
+  const uploaded = accepted(events, 'POST /api/v1/projects/:id/documents', 202);
+  // A job held by a dead worker comes back when pg-boss expires it (the parse job's expireInSeconds, 120 s).
+  const settled = await documentsSettle(cluster, traffic.projectId, 400_000);
+  const total = Object.values(settled.last.byState).reduce((sum, n) => sum + n, 0);
+  const checks: Check[] = [
+    {
+      name: 'every upload ends ready',
+      pass: settled.ms !== null && settled.last.byState.ready === uploaded && total === uploaded,
+      detail: `${uploaded} uploads answered 202; documents by state ${JSON.stringify(settled.last.byState)}`,
+    },
+    {
+      name: 'each parse job completed exactly once, none failed or lost',
+      pass:
+        settled.last.jobsByState.completed === uploaded && Object.keys(settled.last.jobsByState).every((state) => state === 'completed'),
+      detail: `parse jobs by state ${JSON.stringify(settled.last.jobsByState)}, retries ${settled.last.retries}`,
+    },
+    {
+      name: 'the API answered 2xx throughout',
+      pass: events.every(is2xx),
+      detail: `${events.filter((event) => !is2xx(event)).length} not 2xx`,
+    },
+    { name: 'no other process exited', pass: cluster.unexpectedExits.length === 0, detail: cluster.unexpectedExits.join('; ') },
+  ];
+  return report(
+    'worker-kill',
+    'A worker killed mid-job: the job is retried with backoff and its effect happens once.',
+    events,
+    seconds,
+    checks,
+    settled.ms,
+    'load end to every upload ready (jobs a dead worker held wait for pg-boss to expire them)',
+    { activeParseJobsAtKill: held, killedAtMs: Math.round(killedAt), retries: settled.last.retries },
+  );
+}
+
+export async function consumerKill(context: Context): Promise<ScenarioResult> {
+  const { cluster } = context;
+  let held = 0;
+  const redis = new Redis(cluster.redisUrl);
+  const stream = `${cluster.prefix}polls:votes`;
+  try {
+    const { traffic, events, seconds } = await underLoad(context, 'consumer', async () => {
+      const consumer = cluster.workers[0]?.consumer;
+      held = await killHolding(cluster, 0, async () => {
+        const pending = (await redis.call('XPENDING', stream, CONSUMER_GROUP)) as [number, string, string, [string, string][] | null];
+        return Number(pending[3]?.find(([name]) => name === consumer)?.[1] ?? 0);
+      });
+      await cluster.startWorker(0);
+    });
+    const twoOhTwo = accepted(events, VOTES, 202);
+    const settled = await votesSettle(cluster, traffic.pollIds, (stored) => stored.counted >= twoOhTwo);
+    const pending = (await redis.call('XPENDING', stream, CONSUMER_GROUP)) as [number];
+    const checks: Check[] = [
+      {
+        name: 'final counts equal the accepted votes exactly',
+        pass: settled.ms !== null && settled.last.counted === twoOhTwo && settled.last.applied === twoOhTwo,
+        detail: `202s ${twoOhTwo}, counted ${settled.last.counted}, applied rows ${settled.last.applied}`,
+      },
+      { name: 'the killed consumer held entries (killed mid-batch)', pass: held > 0, detail: `${held} entries pending at the kill` },
+      { name: 'nothing left pending', pass: Number(pending[0]) === 0, detail: `${pending[0]} pending` },
+      {
+        name: 'the API answered 2xx throughout',
+        pass: events.every(is2xx),
+        detail: `${events.filter((event) => !is2xx(event)).length} not 2xx`,
+      },
+    ];
+    return report(
+      'consumer-kill',
+      'A stream consumer killed: its pending votes are claimed by another consumer; no vote lost, none counted twice.',
+      events,
+      seconds,
+      checks,
+      settled.ms,
+      'load end to counts equal to the 202s',
+      { pendingAtKill: held },
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function apiKill(context: Context): Promise<ScenarioResult> {
+  const { cluster } = context;
+  let killedAt = 0;
+  let restartedAt = 0;
+  let readyAt = 0;
+  const { traffic, events, seconds } = await underLoad(context, 'api-kill', async (at) => {
+    const victim = cluster.apis[1];
+    if (!victim) throw new Error('no API 1');
+    cluster.expectExit(victim.process);
+    killedAt = at();
+    victim.process.child.kill('SIGKILL');
+    await victim.process.exited;
+    await sleep(Math.max(0, killedAt + context.timing.fault * 1000 - at()));
+    restartedAt = at();
+    await cluster.startApi(1);
+    readyAt = at();
+  });
+  const survivor = events.filter((event) => event.target === 0);
+  const victim = events.filter((event) => event.target === 1);
+  const victimFailures = victim.filter((event) => !is2xx(event));
+  const servedAgain = victim.find((event) => event.at > restartedAt && is2xx(event));
+  const after = await fetch(`${cluster.apis[1]?.url}/api/v1/auth/me`, {
+    headers: { authorization: `Bearer ${context.seeded.owner.token}` },
+  });
+  const twoOhTwo = accepted(events, VOTES, 202);
+  const lostAnswers = victim.filter((event) => event.route === VOTES && event.status === 0).length;
+  const settled = await votesSettle(cluster, traffic.pollIds, (stored) => stored.counted >= twoOhTwo);
+  const checks: Check[] = [
+    {
+      name: 'the other API answered 2xx throughout',
+      pass: survivor.every(is2xx),
+      detail: `${survivor.length} requests, ${survivor.filter((event) => !is2xx(event)).length} not 2xx`,
+    },
+    {
+      name: 'only connections to the killed API failed, and only as transport errors',
+      pass: victimFailures.every((event) => event.status === 0),
+      detail: JSON.stringify(count(victimFailures, (event) => String(event.status || event.error))),
+    },
+    { name: 'restarted, it serves again', pass: after.status === 200, detail: `GET /auth/me after the restart: ${after.status}` },
+    {
+      name: 'every 202 counted; at most the unanswered votes counted beyond them',
+      pass: settled.last.counted >= twoOhTwo && settled.last.counted <= twoOhTwo + lostAnswers,
+      detail: `202s ${twoOhTwo}, counted ${settled.last.counted}, votes cut off without an answer ${lostAnswers}`,
+    },
+  ];
+  return report(
+    'api-kill',
+    'kill -9 of one API process: only the connections to it fail; the other keeps serving; restarted, it serves again.',
+    events,
+    seconds,
+    checks,
+    servedAgain ? Math.round(servedAgain.at - restartedAt) : Math.round(readyAt - restartedAt),
+    'restart command to the first 2xx from the restarted process',
+    { downMs: Math.round(restartedAt - killedAt), startupMs: Math.round(readyAt - restartedAt) },
+  );
+}
+
+/**
+ * A client that honours Connection: close (Node's keep-alive agent), looping on one API
+ * while it shuts down: every answer's Connection header and every transport error.
+ */
+function closeProbe(url: string, token: string) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const seen = { answers: 0, close: 0, errors: {} as Record<string, number> };
+  let running = true;
+  const { hostname, port } = new URL(url);
+  const once = () =>
+    new Promise<void>((resolve) => {
+      const request = http.request(
+        { agent, hostname, port, path: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } },
+        (response) => {
+          seen.answers += 1;
+          if (response.headers.connection === 'close') seen.close += 1;
+          response.resume();
+          response.on('end', resolve);
+        },
+      );
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        seen.errors[error.code ?? error.message] = (seen.errors[error.code ?? error.message] ?? 0) + 1;
+        resolve();
+      });
+      request.end();
+    });
+  const loops = Array.from({ length: 4 }, async () => {
+    while (running) {
+      await once();
+      await sleep(20);
+    }
+  });
+  return {
+    seen,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      agent.destroy();
+    },
+  };
+}
+
+export async function apiSigterm(context: Context): Promise<ScenarioResult> {
+  const { cluster } = context;
+  let signalledAt = 0;
+  let exitedAt = 0;
+  let exitCode: number | null = null;
+  let probe: ReturnType<typeof closeProbe> | undefined;
+  const { traffic, events, seconds } = await underLoad(context, 'sigterm', async (at) => {
+    const victim = cluster.apis[1];
+    if (!victim) throw new Error('no API 1');
+    probe = closeProbe(victim.url, context.seeded.owner.token);
+    await sleep(500);
+    cluster.expectExit(victim.process);
+    signalledAt = at();
+    victim.process.child.kill('SIGTERM');
+    exitCode = await victim.process.exited;
+    exitedAt = at();
+    await probe.stop();
+  });
+  const seen = probe?.seen ?? { answers: 0, close: 0, errors: {} };
+  const victim = events.filter((event) => event.target === 1);
+  // After the listener closes, new connections are refused: that is not an in-flight request.
+  const inFlightFailures = victim.filter((event) => !is2xx(event) && event.error !== 'ECONNREFUSED');
+  const probeFailures = Object.entries(seen.errors).filter(([code]) => code !== 'ECONNREFUSED');
+  const twoOhTwo = accepted(events, VOTES, 202);
+  const settled = await votesSettle(cluster, traffic.pollIds, (stored) => stored.counted >= twoOhTwo);
+  await cluster.startApi(1);
+  const checks: Check[] = [
+    { name: 'exit code 0', pass: exitCode === 0, detail: `exit ${exitCode}, ${Math.round(exitedAt - signalledAt)} ms after SIGTERM` },
+    {
+      name: 'load generator: 0 failed in-flight requests (refused new connections aside)',
+      pass: inFlightFailures.length === 0,
+      detail: JSON.stringify(count(inFlightFailures, (event) => `${event.route} ${event.status || event.error}`)),
+    },
+    {
+      name: 'a Connection-honouring client saw Connection: close and no reset',
+      pass: seen.close > 0 && probeFailures.length === 0,
+      detail: `${seen.answers} answers, ${seen.close} with Connection: close, errors ${JSON.stringify(seen.errors)}`,
+    },
+    {
+      name: 'the other API answered 2xx throughout',
+      pass: events.filter((event) => event.target === 0).every(is2xx),
+      detail: `${events.filter((event) => event.target === 0 && !is2xx(event)).length} not 2xx`,
+    },
+    {
+      name: 'counts equal the 202s exactly',
+      pass: settled.last.counted === twoOhTwo,
+      detail: `202s ${twoOhTwo}, counted ${settled.last.counted}`,
+    },
+  ];
+  return report(
+    'sigterm',
+    'SIGTERM: stop accepting, finish in-flight requests (0 failed, Connection: close rather than resets), exit 0 within the grace period.',
+    events,
+    seconds,
+    checks,
+    Math.round(exitedAt - signalledAt),
+    'SIGTERM to exit',
+    { probe: seen, refusedAfterClose: victim.filter((event) => event.error === 'ECONNREFUSED').length },
+  );
+}
