@@ -178,6 +178,7 @@ export interface RateLimitConfig {
   registrationsPerIpPerHour: number;
   authPerIpPerMinute: number;
   writesPerIpPerMinute: number;
+  exemptAccounts: string[];
 }
 
 function trustProxy(env: Env): false | number | string[] {
@@ -219,6 +220,17 @@ function corsOrigins(env: Env, nodeEnv: NodeEnv): string[] {
     }
   }
   return origins;
+}
+
+/** Account ids whose requests give back the per-IP points they spent (a security scanner's account). */
+function exemptAccounts(env: Env): string[] {
+  const ids = (read(env, 'RATE_LIMIT_EXEMPT_ACCOUNTS') ?? '')
+    .split(',')
+    .map((part) => part.trim().toLowerCase())
+    .filter(Boolean);
+  const bad = ids.find((id) => !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id));
+  if (bad) throw new ConfigError('RATE_LIMIT_EXEMPT_ACCOUNTS', `must be comma-separated account ids (UUIDs) (bad entry "${bad}")`);
+  return ids;
 }
 
 function redisKeyPrefix(env: Env): string {
@@ -322,6 +334,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       registrationsPerIpPerHour: integer(env, 'REGISTRATIONS_PER_IP_PER_HOUR', 20, 1, 100_000),
       authPerIpPerMinute: integer(env, 'AUTH_RATE_LIMIT_PER_MINUTE', 30, 1, 1_000_000),
       writesPerIpPerMinute: integer(env, 'WRITE_RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000),
+      exemptAccounts: exemptAccounts(env),
     },
     uploads: {
       root: resolve(read(env, 'UPLOAD_ROOT') ?? join(read(env, 'DATA_DIR') ?? './data', 'uploads')),
