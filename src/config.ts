@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
-import { boolean, byteSize, ConfigError, duration, type Env, integer, oneOf, read, secret, url } from './config-values.ts';
+import { boolean, byteSize, ConfigError, duration, type Env, integer, oneOf, read, secret, url, uuidList } from './config-values.ts';
 
 export { ConfigError, redactUrl } from './config-values.ts';
 
@@ -222,17 +222,6 @@ function corsOrigins(env: Env, nodeEnv: NodeEnv): string[] {
   return origins;
 }
 
-/** Account ids whose requests give back the per-IP points they spent (a security scanner's account). */
-function exemptAccounts(env: Env): string[] {
-  const ids = (read(env, 'RATE_LIMIT_EXEMPT_ACCOUNTS') ?? '')
-    .split(',')
-    .map((part) => part.trim().toLowerCase())
-    .filter(Boolean);
-  const bad = ids.find((id) => !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id));
-  if (bad) throw new ConfigError('RATE_LIMIT_EXEMPT_ACCOUNTS', `must be comma-separated account ids (UUIDs) (bad entry "${bad}")`);
-  return ids;
-}
-
 function redisKeyPrefix(env: Env): string {
   const raw = read(env, 'REDIS_KEY_PREFIX') ?? 'rampart:';
   if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(raw)) throw new ConfigError('REDIS_KEY_PREFIX', 'must be 1 to 64 characters of A-Z a-z 0-9 : _ . -');
@@ -334,7 +323,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       registrationsPerIpPerHour: integer(env, 'REGISTRATIONS_PER_IP_PER_HOUR', 20, 1, 100_000),
       authPerIpPerMinute: integer(env, 'AUTH_RATE_LIMIT_PER_MINUTE', 30, 1, 1_000_000),
       writesPerIpPerMinute: integer(env, 'WRITE_RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000),
-      exemptAccounts: exemptAccounts(env),
+      exemptAccounts: uuidList(env, 'RATE_LIMIT_EXEMPT_ACCOUNTS'),
     },
     uploads: {
       root: resolve(read(env, 'UPLOAD_ROOT') ?? join(read(env, 'DATA_DIR') ?? './data', 'uploads')),

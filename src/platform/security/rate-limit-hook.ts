@@ -23,7 +23,12 @@ function setHeaders(reply: FastifyReply, limiter: RateLimiterAbstract, result: R
   reply.header('ratelimit-reset', Math.ceil(result.msBeforeNext / 1000));
 }
 
-export function registerRateLimits(app: FastifyInstance, limiters: RateLimiters, limits: RateLimitConfig): void {
+export function registerRateLimits(
+  app: FastifyInstance,
+  limiters: RateLimiters,
+  limits: RateLimitConfig,
+  identifyAccount?: (request: FastifyRequest) => Promise<string | undefined>,
+): void {
   const global = limiters.create({ name: 'api-ip', points: limits.apiPerIpPerMinute, durationSeconds: 60 });
   const auth = limiters.create({ name: 'auth-ip', points: limits.authPerIpPerMinute, durationSeconds: 60 });
   const writes = limiters.create({ name: 'write-ip', points: limits.writesPerIpPerMinute, durationSeconds: 60 });
@@ -50,14 +55,16 @@ export function registerRateLimits(app: FastifyInstance, limiters: RateLimiters,
     if (tightest) setHeaders(reply, tightest.limiter, tightest.result);
   });
 
-  // The account is known only once the route's guard ran, after the limits were counted:
-  // an exempt account's request gives its points back when it is answered, so the address
-  // it comes from is limited only by what other clients there send. No hook when none is named.
+  // The account is known only once the route's guard ran, after the limits were counted
+  // (or not at all, when the request failed validation first): an exempt account's request
+  // gives its points back when it is answered, so the address it comes from is limited only
+  // by what other clients there send. No hook when no account is named.
   if (exempt.size === 0) return;
   app.addHook('onResponse', async (request) => {
-    const account = requestAccount(request);
     const spent = charged.get(request);
-    if (!account || !spent || !exempt.has(account)) return;
+    if (!spent) return;
+    const account = requestAccount(request) ?? (await identifyAccount?.(request));
+    if (!account || !exempt.has(account)) return;
     await Promise.all(spent.map((limiter) => limiter.reward(request.ip, 1)));
   });
 }

@@ -95,6 +95,15 @@ describe.each(shapes)('accounts exempt from the per-IP limits (%s shape)', (shap
         remoteAddress: '10.4.0.1',
       });
       expect(write.statusCode).toBe(201);
+      // A body that fails validation never reaches the route's guard: it is given back all the same.
+      const invalid = await app.inject({
+        method: 'POST',
+        url: '/api/v1/projects',
+        headers: { authorization: `Bearer ${scanner?.token}` },
+        payload: { name: "x' or 1=1 --", extra: true },
+        remoteAddress: '10.4.0.1',
+      });
+      expect(invalid.statusCode).toBe(400);
     }
     // Another account from the scanner's address still has the whole budget, and no more.
     for (let i = 0; i < 3; i += 1) expect((await as(other?.token, '10.4.0.1')).statusCode).toBe(200);
