@@ -164,9 +164,14 @@ try {
   const deadline = performance.now() + budgetSeconds * 1000;
   console.log(`scan: sqlmap --level=${level} --risk=${risk} on ${targets.length} targets within ${budgetSeconds} s (logs in ${outputDir})`);
   const outcomes: Outcome[] = [];
-  for (const [i, target] of targets.entries()) {
-    // Each target gets an equal share of what is left, so a quick one leaves time to the slow ones.
-    const share = Math.max(1, Math.floor((deadline - performance.now()) / 1000 / (targets.length - i)));
+  for (const target of targets) {
+    // The budget bounds the whole scan, not each target: a slow target may use what quick ones left.
+    const share = Math.floor((deadline - performance.now()) / 1000);
+    if (share < 1) {
+      outcomes.push({ target: target.name, seconds: 0, finished: false, injectable: false, serverErrors: undefined });
+      console.log(`  NOT RUN      ${target.name} (the ${budgetSeconds} s budget is spent)`);
+      continue;
+    }
     const before = await answered();
     const outcome = await sqlmap(target, token, share, outputDir);
     const requests = (await answered()) - before;

@@ -2,7 +2,7 @@
 // "Shapes of failure" under load on the scale shape, results in bench/results/chaos.{json,md}.
 // --short (or CHAOS_SHORT=1) is the CI form: a few seconds of load around each fault.
 import { startCluster } from './cluster.ts';
-import { writeChaosResults } from './results.ts';
+import { verdict, writeChaosResults } from './results.ts';
 import { type ScenarioResult, scenarios, type Timing } from './scenarios.ts';
 import { seed } from './workload.ts';
 
@@ -39,8 +39,7 @@ try {
     const result = await run({ cluster, seeded, timing });
     results.push(result);
     console.log(`chaos: ${name}: ${result.pass ? 'PASS' : 'FAIL'} in ${Math.round((performance.now() - scenarioStarted) / 1000)} s`);
-    for (const check of result.checks)
-      console.log(`  ${check.pass ? 'PASS' : 'FAIL'} ${check.name}${check.detail ? `: ${check.detail}` : ''}`);
+    for (const check of result.checks) console.log(`  ${verdict(check)} ${check.name}${check.detail ? `: ${check.detail}` : ''}`);
   }
 } finally {
   await cluster.close();
