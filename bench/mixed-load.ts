@@ -103,7 +103,7 @@ export interface RouteSummary {
   rps: number;
 }
 
-/** Per-route counts by status, transport errors by code, latency percentiles of answered requests. */
+/** Per-route requests sent, counts by status, transport errors by code, latency percentiles of answered requests. */
 export function summariseEvents(events: LoadEvent[], seconds: number): RouteSummary[] {
   const routes = [...new Set(events.map((event) => event.route))];
   return routes.map((route) => {
@@ -115,7 +115,9 @@ export function summariseEvents(events: LoadEvent[], seconds: number): RouteSumm
       else byStatus[event.status] = (byStatus[event.status] ?? 0) + 1;
     }
     const latency = summarise(mine.filter((event) => event.status !== 0).map((event) => event.latencyMs));
-    return { route, requests: mine.length, byStatus, transportErrors, ...latency, rps: Math.round(mine.length / Math.max(seconds, 0.001)) };
+    // A refused connection sent no request (autocannon retries it at once, so they pile up).
+    const requests = mine.filter((event) => event.error !== 'ECONNREFUSED').length;
+    return { route, requests, byStatus, transportErrors, ...latency, rps: Math.round(requests / Math.max(seconds, 0.001)) };
   });
 }
 

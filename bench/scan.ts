@@ -2,7 +2,8 @@
 // reaches SQL, on a real `rampart serve` (embedded shape). The scan's own account is named
 // in RATE_LIMIT_EXEMPT_ACCOUNTS so its volume is not limited; nobody else's limits change.
 // Fails on any injectable finding, on any 5xx sqlmap provoked, or on a target it could not
-// finish within its share of the time budget (SCAN_BUDGET_SECONDS, default 300).
+// finish within the time budget (SCAN_BUDGET_SECONDS, default 300). SCAN_LEVEL and SCAN_RISK
+// (default 2 and 2) are sqlmap's --level and --risk.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { freePort, runCli, startCli, waitForHttp } from '../test/helpers/process
 const EMAIL = 'scanner@scan.test';
 const PASSWORD = 'scan-violet-otter-meadow-42';
 const budgetSeconds = Number(process.env.SCAN_BUDGET_SECONDS ?? 300);
-const level = process.env.SCAN_LEVEL ?? '3';
+const level = process.env.SCAN_LEVEL ?? '2';
 const risk = process.env.SCAN_RISK ?? '2';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'rampart-scan-'));
