@@ -41,6 +41,13 @@ export interface LoadRun {
   startedAt: number;
   events: LoadEvent[];
   stop(): void;
+  /**
+   * Stops the load on one target: autocannon reconnects to a dead port in a tight loop,
+   * which would spend the load generator's CPU and inflate every other latency it measures.
+   */
+  stopTarget(target: number): void;
+  /** Starts it again for the rest of the run. */
+  resumeTarget(target: number): void;
   done: Promise<LoadEvent[]>;
 }
 
@@ -48,18 +55,20 @@ export function startLoad(options: LoadOptions): LoadRun {
   const startedAt = performance.now();
   const events: LoadEvent[] = [];
   const totalWeight = options.routes.reduce((sum, route) => sum + route.weight, 0);
-  const instances: autocannon.Instance[] = [];
+  const instances: { target: number; instance: autocannon.Instance }[] = [];
   const runs: Promise<unknown>[] = [];
-  options.targets.forEach((target, targetIndex) => {
+  const elapsed = () => performance.now() - startedAt;
+
+  const startTarget = (targetIndex: number, seconds: number) => {
     for (const route of options.routes) {
       const share = route.weight / totalWeight / options.targets.length;
       const connections = Math.max(1, Math.round(options.connections * share));
       const instance = autocannon(
         {
-          url: target,
+          url: options.targets[targetIndex] as string,
           connections,
           overallRate: Math.max(1, Math.round(options.rate * share)),
-          duration: options.seconds,
+          duration: Math.max(1, Math.round(seconds)),
           timeout: options.timeoutSeconds ?? 10,
           requests: [{ setupRequest: (request) => ({ ...request, ...route.request() }) }],
         },
@@ -68,27 +77,44 @@ export function startLoad(options: LoadOptions): LoadRun {
       // autocannon prints nothing without a tracker, but an unhandled 'error' would throw.
       instance.on('error', () => {});
       instance.on('response', (_client, status, _bytes, latencyMs) => {
-        events.push({ at: performance.now() - startedAt, target: targetIndex, route: route.name, status, latencyMs });
+        events.push({ at: elapsed(), target: targetIndex, route: route.name, status, latencyMs });
       });
       instance.on('reqError', (error: NodeJS.ErrnoException) => {
         const code = error.code ?? (error.message === 'request timed out' ? 'TIMEOUT' : error.message);
-        events.push({ at: performance.now() - startedAt, target: targetIndex, route: route.name, status: 0, error: code, latencyMs: 0 });
+        events.push({ at: elapsed(), target: targetIndex, route: route.name, status: 0, error: code, latencyMs: 0 });
       });
-      instances.push(instance);
+      instances.push({ target: targetIndex, instance });
       runs.push(new Promise((resolve) => instance.once('done', resolve)));
     }
+  };
+  options.targets.forEach((_target, index) => {
+    startTarget(index, options.seconds);
   });
-  const progress = options.onProgress ? setInterval(() => options.onProgress?.(events, performance.now() - startedAt), 1000) : undefined;
+  const progress = options.onProgress ? setInterval(() => options.onProgress?.(events, elapsed()), 1000) : undefined;
+  // Runs may be added while waiting (a target resumed): wait until none is left running.
+  const allDone = async () => {
+    for (let waited = 0; waited < runs.length; ) {
+      const batch = runs.length;
+      await Promise.all(runs.slice(0, batch));
+      waited = batch;
+    }
+    if (progress) clearInterval(progress);
+    return events;
+  };
   return {
     startedAt,
     events,
     stop: () => {
-      for (const instance of instances) instance.stop();
+      for (const { instance } of instances) instance.stop();
     },
-    done: Promise.all(runs).then(() => {
-      if (progress) clearInterval(progress);
-      return events;
-    }),
+    stopTarget: (target) => {
+      for (const item of instances) if (item.target === target) item.instance.stop();
+    },
+    resumeTarget: (target) => {
+      const left = options.seconds - elapsed() / 1000;
+      if (left >= 1) startTarget(target, left);
+    },
+    done: new Promise((resolve) => setImmediate(resolve)).then(allDone),
   };
 }
 

@@ -1,6 +1,6 @@
 // What every chaos scenario shares: its timing, its result, the mixed load run around a
 // fault, and bounded waits for the database to settle afterwards.
-import { type LoadEvent, type RouteSummary, startLoad, summariseEvents } from '../mixed-load.ts';
+import { type LoadEvent, type LoadRun, type RouteSummary, startLoad, summariseEvents } from '../mixed-load.ts';
 import type { Cluster } from './cluster.ts';
 import { type Seed, scenarioTraffic, storedDocuments, storedVotes } from './workload.ts';
 
@@ -63,7 +63,7 @@ export function count<T>(items: T[], key: (item: T) => string): Record<string, n
 }
 
 /** Runs the scenario's load, calling `fault` after `before` seconds; returns the events and the load's start. */
-export async function underLoad(context: Context, label: string, fault: (at: () => number) => Promise<void>) {
+export async function underLoad(context: Context, label: string, fault: (at: () => number, load: LoadRun) => Promise<void>) {
   const { cluster, seeded, timing } = context;
   const seconds = timing.before + timing.fault + timing.after;
   const traffic = await scenarioTraffic(cluster.apis[0]?.url as string, seeded, label, Math.ceil(timing.rate * seconds * 0.5) + 100);
@@ -77,7 +77,7 @@ export async function underLoad(context: Context, label: string, fault: (at: () 
   });
   const at = () => performance.now() - load.startedAt;
   await sleep(timing.before * 1000);
-  const faultDone = fault(at);
+  const faultDone = fault(at, load);
   const events = await load.done;
   await faultDone;
   return { traffic, events, seconds };
