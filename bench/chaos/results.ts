@@ -51,7 +51,7 @@ export function writeChaosResults(results: ScenarioResult[], order: string[], fo
     }
     const requests = item.routes.reduce((sum, route) => sum + route.requests, 0);
     lines.push(
-      `| ${item.scenario} | ${item.pass ? 'PASS' : 'FAIL'} | ${item.form} | ${requests} | ${ok} | ${formatCounts(non2xx)} | ${formatCounts(transport)} | ${item.p99Ms} | ${item.recoveryMs ?? 'never'} |`,
+      `| ${item.scenario} | ${item.pass ? 'PASS' : 'FAIL'} | ${item.form} | ${requests} | ${ok} | ${formatCounts(non2xx)} | ${formatCounts(transport)} | ${Math.round(item.p99Ms)} | ${item.recoveryMs ?? 'never'} |`,
     );
   }
   lines.push('');
