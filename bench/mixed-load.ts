@@ -63,12 +63,15 @@ export function startLoad(options: LoadOptions): LoadRun {
     for (const route of options.routes) {
       const share = route.weight / totalWeight / options.targets.length;
       const connections = Math.max(1, Math.round(options.connections * share));
+      const rate = Math.max(1, Math.round(options.rate * share));
       const instance = autocannon(
         {
           url: options.targets[targetIndex] as string,
           connections,
-          overallRate: Math.max(1, Math.round(options.rate * share)),
-          duration: Math.max(1, Math.round(seconds)),
+          overallRate: rate,
+          // A number of requests, not a duration: at the end of a duration autocannon drops the
+          // requests still in flight, whose answers (a 202 for a vote) the checks must see.
+          amount: Math.max(connections, Math.round(rate * seconds)),
           timeout: options.timeoutSeconds ?? 10,
           requests: [{ setupRequest: (request) => ({ ...request, ...route.request() }) }],
         },

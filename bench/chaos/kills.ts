@@ -19,21 +19,31 @@ import {
   votesSettle,
 } from './common.ts';
 
-/** Freezes a worker until `holds` says it holds work, then kills it with SIGKILL; returns what it held. */
-async function killHolding(cluster: Cluster, index: number, holds: () => Promise<number>): Promise<number> {
+/**
+ * Freezes a worker until `holds` says it holds work, then kills it with SIGKILL; returns
+ * what it held. With `alone`, the other workers are paused meanwhile, so whatever is held
+ * is the victim's (pg-boss does not record which worker holds a job).
+ */
+async function killHolding(cluster: Cluster, index: number, holds: () => Promise<number>, alone = false): Promise<number> {
   const worker = cluster.workers[index];
   if (!worker) throw new Error(`no worker ${index}`);
+  const others = alone ? cluster.workers.filter((_, i) => i !== index) : [];
   cluster.expectExit(worker.process);
+  for (const other of others) other.process.child.kill('SIGSTOP');
   let held = 0;
-  for (let tries = 0; tries < 200; tries += 1) {
-    worker.process.child.kill('SIGSTOP');
-    held = await holds();
-    if (held > 0) break;
-    worker.process.child.kill('SIGCONT');
-    await sleep(50);
+  try {
+    for (let tries = 0; tries < 400; tries += 1) {
+      worker.process.child.kill('SIGSTOP');
+      held = await holds();
+      if (held > 0) break;
+      worker.process.child.kill('SIGCONT');
+      await sleep(25);
+    }
+    worker.process.child.kill('SIGKILL');
+    await worker.process.exited;
+  } finally {
+    for (const other of others) other.process.child.kill('SIGCONT');
   }
-  worker.process.child.kill('SIGKILL');
-  await worker.process.exited;
   return held;
 }
 
@@ -42,12 +52,17 @@ export async function workerKill(context: Context): Promise<ScenarioResult> {
   let held = 0;
   let killedAt = 0;
   const { traffic, events, seconds } = await underLoad(context, 'worker', async (at) => {
-    held = await killHolding(cluster, 0, async () => {
-      const active = await cluster.pool.query(
-        "select count(*)::int as n from pgboss.job where name = 'documents.parse' and state = 'active'",
-      );
-      return active.rows[0].n as number;
-    });
+    held = await killHolding(
+      cluster,
+      0,
+      async () => {
+        const active = await cluster.pool.query(
+          "select count(*)::int as n from pgboss.job where name = 'documents.parse' and state = 'active'",
+        );
+        return active.rows[0].n as number;
+      },
+      true,
+    );
     killedAt = at();
     await cluster.startWorker(0);
   });
@@ -67,6 +82,7 @@ export async function workerKill(context: Context): Promise<ScenarioResult> {
         settled.last.jobsByState.completed === uploaded && Object.keys(settled.last.jobsByState).every((state) => state === 'completed'),
       detail: `parse jobs by state ${JSON.stringify(settled.last.jobsByState)}, retries ${settled.last.retries}`,
     },
+    { name: 'the killed worker held parse jobs (killed mid-job)', pass: held > 0, detail: `${held} parse jobs active in it at the kill` },
     {
       name: 'the API answered 2xx throughout',
       pass: events.every(is2xx),
