@@ -90,7 +90,10 @@ export async function startCluster(options: { redisUrl: string; extraEnv?: Recor
   const unexpectedExits: string[] = [];
   const watch = (running: RunningProcess, label: string) => {
     running.exited.then((code) => {
-      if (!expected.has(running)) unexpectedExits.push(`${label} exited with ${code ?? running.child.signalCode}`);
+      if (expected.has(running)) return;
+      unexpectedExits.push(`${label} exited with ${code ?? running.child.signalCode}`);
+      // What it said last is the finding: print it where the run's output goes.
+      console.error(`chaos: ${label} exited with ${code ?? running.child.signalCode}; its last output:\n${running.output().slice(-4000)}`);
     });
   };
 
