@@ -23,7 +23,38 @@ const CHUNKS = Number(process.env.BENCH_KNOWLEDGE_CHUNKS ?? 100_000);
 const CHUNKS_PER_ENTRY = 100;
 const QUERIES = 300;
 const K = 10;
-const TOPIC_WORDS = 150; // a topic's vocabulary; the corpus uses its first 100, queries all 150
+/**
+ * Two corpora. `zipf` (the default): a topic has 800 words, chunks draw from its nearest 600
+ * with a skew towards the nearest (u^2) and take frequent words with Zipf-like skew (u^3 over
+ * the 20,000 most frequent), as prose does. `dense` (BENCH_KNOWLEDGE_CORPUS=dense, the first
+ * corpus measured): 100-word topics drawn uniformly, so every topic word is in about half of
+ * its topic's chunks: a stress case for full-text ranking (every match is ranked) and full of
+ * near-tied vectors.
+ */
+const PROFILE = process.env.BENCH_KNOWLEDGE_CORPUS === 'dense' ? 'dense' : 'zipf';
+const SHAPE =
+  PROFILE === 'dense'
+    ? {
+        topicWords: 150,
+        corpusTopicWords: 100,
+        topicSkew: 1,
+        fillerFrom: 30,
+        fillerTo: 1_500,
+        fillerSkew: 1,
+        topicShare: 6,
+        secondShare: 1,
+      }
+    : {
+        topicWords: 800,
+        corpusTopicWords: 600,
+        topicSkew: 2,
+        fillerFrom: 30,
+        fillerTo: 20_000,
+        fillerSkew: 3,
+        topicShare: 5,
+        secondShare: 1,
+      };
+const TOPIC_WORDS = SHAPE.topicWords;
 const SEEDS = (
   'car cooking guitar finance football medicine computer garden ocean election weather travel painting chemistry ' +
   'court school church fashion army astronomy farming railway insurance wedding hospital mining fishing aircraft ' +
@@ -57,13 +88,15 @@ function topics(table: WordTable, words: string[]): string[][] {
   });
 }
 
-export function corpus(table: WordTable): Corpus {
+function corpus(table: WordTable): Corpus {
   const words: string[] = [];
   for (const [word, i] of table.index) words[i] = word;
   const vocabularies = topics(table, words);
-  const filler = words.slice(30, 1_500).filter((word) => /^[a-z]+$/.test(word));
+  const filler = words.slice(SHAPE.fillerFrom, SHAPE.fillerTo).filter((word) => /^[a-z]+$/.test(word));
   const random = seededRandom(42);
-  const pick = (list: string[], limit = list.length) => list[random(Math.min(limit, list.length))] as string;
+  // Index u^skew * limit: skew 1 is uniform, higher favours the list's first (nearest, most frequent) words.
+  const pick = (list: string[], limit = list.length, skew = 1) =>
+    list[Math.floor(Math.min(limit, list.length) * (random(1_000_000) / 1_000_000) ** skew)] as string;
   const entries: Corpus['entries'] = [];
   const chunks: Corpus['chunks'] = [];
   for (let n = 0; chunks.length < CHUNKS; n++) {
@@ -75,7 +108,9 @@ export function corpus(table: WordTable): Corpus {
       for (let s = 0, count = 4 + random(5); s < count; s++) {
         const sentence = Array.from({ length: 8 + random(7) }, () => {
           const roll = random(10);
-          return roll < 6 ? pick(main, 100) : roll < 7 ? pick(second, 100) : pick(filler);
+          if (roll < SHAPE.topicShare) return pick(main, SHAPE.corpusTopicWords, SHAPE.topicSkew);
+          if (roll < SHAPE.topicShare + SHAPE.secondShare) return pick(second, SHAPE.corpusTopicWords, SHAPE.topicSkew);
+          return pick(filler, filler.length, SHAPE.fillerSkew);
         }).join(' ');
         sentences.push(`${sentence[0]?.toUpperCase()}${sentence.slice(1)}.`);
       }
@@ -86,7 +121,9 @@ export function corpus(table: WordTable): Corpus {
   // draws from the whole topic, so some of its words never occur and only vectors can help.
   const queries = Array.from({ length: QUERIES }, (_, i) => {
     const topic = vocabularies[random(vocabularies.length)] as string[];
-    return Array.from({ length: 2 + random(3) }, () => pick(topic, i % 3 === 2 ? TOPIC_WORDS : 100)).join(' ');
+    return Array.from({ length: 2 + random(3) }, () =>
+      pick(topic, i % 3 === 2 ? TOPIC_WORDS : SHAPE.corpusTopicWords, SHAPE.topicSkew),
+    ).join(' ');
   });
   return { entries, chunks, queries };
 }
@@ -134,7 +171,7 @@ function binaryVectors(rows: { chunkId: string; vector: Float32Array }[], model:
   return Buffer.concat(parts);
 }
 
-export async function load(db: Database, data: Corpus, ownerId: string, vectors: Float32Array[] | undefined, model: string) {
+async function load(db: Database, data: Corpus, ownerId: string, vectors: Float32Array[] | undefined, model: string) {
   await db.query("insert into users (id, email, display_name, password_hash) values ($1, 'knowledge@bench.test', 'bench', 'x')", [ownerId]);
   const started = performance.now();
   for (let i = 0; i < data.entries.length; i += 500) {
@@ -363,7 +400,7 @@ export async function benchKnowledge(): Promise<BenchSection[]> {
   }
   return [
     {
-      name: `Knowledge search over ${CHUNKS.toLocaleString('en')} chunks (${QUERIES} queries per mode, k=${K})`,
+      name: `Knowledge search over ${CHUNKS.toLocaleString('en')} chunks, corpus ${PROFILE} (${QUERIES} queries per mode, k=${K})`,
       table: { columns: ['engine', 'measure', 'p50 ms / value', 'p95 ms', 'p99 ms', 'notes'], rows },
       notes: [
         failures.length === 0 ? 'p95 < 10 ms for every mode on every engine and recall@10 >= 0.95: PASS' : `FAIL: ${failures.join('; ')}`,
@@ -372,7 +409,7 @@ export async function benchKnowledge(): Promise<BenchSection[]> {
           : 'the Postgres here has no pgvector: it runs text search only',
         'latency = KnowledgeSearch.search + snippets (ts_headline), as the route runs them, query embedding included; the baseline is exact vector search by sequential scan over the same vectors',
         "recall@10 by id counts the exact top 10's chunks found; by distance (ann-benchmarks' definition) also counts a chunk as near as the exact 10th (+0.001), since this corpus has many near-ties",
-        `corpus: ${data.entries.length} entries of ${CHUNKS_PER_ENTRY} chunks, one owner; ${SEEDS.length} topics, each the ${TOPIC_WORDS} words nearest a seed word in the embedder's own vectors; a chunk is 4-8 sentences of 8-14 words, 60 % its topic's first 100 words, 10 % another topic's, 30 % frequent words; a query is 2-4 words of one topic's 150 (so some never occur in the corpus)`,
+        `corpus '${PROFILE}': ${data.entries.length} entries of ${CHUNKS_PER_ENTRY} chunks, one owner; ${SEEDS.length} topics, each the ${TOPIC_WORDS} words nearest a seed word in the embedder's own vectors; a chunk is 4-8 sentences of 8-14 words: ${SHAPE.topicShare * 10} % from its topic's nearest ${SHAPE.corpusTopicWords} (skew u^${SHAPE.topicSkew}), ${SHAPE.secondShare * 10} % another topic's, the rest frequent words (ranks ${SHAPE.fillerFrom}-${SHAPE.fillerTo}, skew u^${SHAPE.fillerSkew}); a query is 2-4 words of one topic, one query in three from all ${TOPIC_WORDS} (some never occur in the corpus); BENCH_KNOWLEDGE_CORPUS=dense runs the stress corpus`,
       ],
       data: { embedder: { ...table, rssDeltaBytes: after.rss - before.rss, embedMs, chunksPerSecond }, engines: measured },
     },

@@ -8,6 +8,7 @@ import { benchPolls } from './polls.ts';
 import { benchReads } from './reads.ts';
 import { benchRealtime } from './realtime.ts';
 import { benchRender } from './render.ts';
+import { benchWeb } from './web.ts';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<BenchSection[]>> = {
@@ -19,6 +20,7 @@ const suites: Record<string, () => Promise<BenchSection[]>> = {
   polls: () => benchPolls(),
   render: () => benchRender(),
   knowledge: () => benchKnowledge(),
+  web: () => benchWeb(),
 };
 
 const results: SuiteResult[] = [];

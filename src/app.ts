@@ -12,6 +12,7 @@ import { trackInFlightRequests } from './platform/http/in-flight.ts';
 import { API_PREFIX, registerOpenApi } from './platform/http/openapi.ts';
 import { requestAccount } from './platform/http/request-context.ts';
 import { createRequestValidatorCompiler } from './platform/http/request-validation.ts';
+import { type AppShell, registerWebUi } from './platform/http/web-ui.ts';
 import type { Module } from './platform/module.ts';
 import { lazyRootLogger } from './platform/observability/lazy-logger.ts';
 import { registerMetricsRoute } from './platform/observability/metrics-route.ts';
@@ -53,6 +54,8 @@ export type AppPlatform = Pick<Platform, 'config' | 'logger' | 'readiness' | 'ra
 export interface BuildAppOptions {
   /** Their routes are served under /api/v1 (the other parts are the roles' to run). */
   modules?: Module[];
+  /** Serve the web UI at `/` when it is built (`serve` does; `rampart render` does not). */
+  webUi?: boolean;
 }
 
 export async function buildApp(platform: AppPlatform, options: BuildAppOptions = {}): Promise<FastifyInstance> {
@@ -101,13 +104,19 @@ export async function buildApp(platform: AppPlatform, options: BuildAppOptions =
   });
   // Before any route, so every schema (the modules' included) compiles with the request rules.
   app.setValidatorCompiler(createRequestValidatorCompiler());
-  registerErrorHandling(app, config.legacyApi, (error, request) =>
-    platform.errorReporter.requestFailed(error, {
-      requestId: request.id,
-      route: request.routeOptions.url,
-      method: request.method,
-      accountId: requestAccount(request),
-    }),
+  // Known after the UI's files are registered, last (so every hook above covers them too).
+  let appShell: AppShell | undefined;
+  registerErrorHandling(
+    app,
+    config.legacyApi,
+    (error, request) =>
+      platform.errorReporter.requestFailed(error, {
+        requestId: request.id,
+        route: request.routeOptions.url,
+        method: request.method,
+        accountId: requestAccount(request),
+      }),
+    (request, reply) => appShell?.(request, reply),
   );
   const { metrics } = platform;
   // Route templates, never raw URLs: a request that matched no route has no routeOptions.url.
@@ -156,5 +165,6 @@ export async function buildApp(platform: AppPlatform, options: BuildAppOptions =
     },
     { prefix: API_PREFIX },
   );
+  if (options.webUi) appShell = await registerWebUi(app);
   return app;
 }

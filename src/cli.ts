@@ -50,6 +50,22 @@ const COMMANDS: Record<string, Command> = {
       await (await import('./roles/migrate.ts')).migrate(config, logger);
     },
   },
+  health: {
+    usage: 'rampart health [--role serve|worker|render]',
+    summary: "Probe this container's role on its own /health/live (the image's HEALTHCHECK); exit 0 when live.",
+    options: { role: { type: 'string', description: 'the role to probe (default: read from the running process)' } },
+    async run(values) {
+      const { config } = await withConfig();
+      const { probe } = await import('./roles/health-probe.ts');
+      const role = values.role as string | undefined;
+      if (role !== undefined && !['serve', 'worker', 'render', 'migrate'].includes(role)) {
+        throw Object.assign(new Error(`rampart health: --role must be serve, worker, render or migrate (got "${role}")`), {
+          exitMessage: true,
+        });
+      }
+      await probe(config, role as Parameters<typeof probe>[1]);
+    },
+  },
   'user create': {
     usage: 'rampart user create --email EMAIL --password PASSWORD [--name NAME] [--admin]',
     summary: 'Create an account (use --admin to bootstrap an operator).',

@@ -146,6 +146,8 @@ export interface JobsConfig {
   pollingIntervalSeconds: number;
   /** Jobs a worker claims per fetch; a full batch means more work, so it fetches again at once. */
   batchSize: number;
+  /** `rampart worker` serves /health/live and /health/ready here (HOST); unset: no listener. */
+  healthPort: number | undefined;
 }
 
 export interface EdgeConfig {
@@ -360,6 +362,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       heartbeatGraceMs: integer(env, 'WORKER_HEARTBEAT_GRACE_MS', 30_000, 200, 3_600_000),
       pollingIntervalSeconds: integer(env, 'JOB_POLL_INTERVAL_SECONDS', 2, 1, 600),
       batchSize: integer(env, 'JOB_BATCH_SIZE', 5, 1, 100),
+      healthPort: read(env, 'WORKER_HEALTH_PORT') === undefined ? undefined : integer(env, 'WORKER_HEALTH_PORT', 0, 0, 65535),
     },
     realtime: {
       maxFrameBytes: byteSize(env, 'WS_MAX_FRAME_SIZE', 16 * 1024),

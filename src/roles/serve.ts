@@ -22,7 +22,7 @@ export async function buildServer(platform: Platform, options: { work: boolean; 
     const modules = createModules(platform, options.modules);
     // Job types are defined even when another process runs them: routes enqueue them.
     stopLoops = await startModules(platform, modules, 'serve', options.work);
-    const app = await buildApp(platform, { modules });
+    const app = await buildApp(platform, { modules, webUi: true });
     // Fastify's close stops accepting, lets in-flight requests finish, then runs onClose.
     app.addHook('onClose', async () => {
       await stopLoops();

@@ -9,6 +9,7 @@ import { AlertingRule } from './alerting.ts';
 import { AlertmanagerClient } from './alertmanager.ts';
 import { AlertEvaluator } from './evaluator.ts';
 import { monitoringJobs } from './jobs.ts';
+import { MetricsOverview } from './overview.ts';
 import { registerMonitoringRoutes } from './routes.ts';
 import { loadRules } from './rules.ts';
 import { ALERTS_TOPIC, MonitoringService } from './service.ts';
@@ -25,13 +26,20 @@ export function createMonitoringModule(platform: Platform, guard: Guard): Monito
   const { monitoring } = platform.config;
   const rules = loadRules(BUILTIN_RULES_FILE, monitoring.alertRulesFile).map((rule) => new AlertingRule(rule));
   const service = new MonitoringService(platform, rules);
+  const overview = new MetricsOverview({
+    redis: platform.redis,
+    keyPrefix: platform.config.redisKeyPrefix,
+    stepMs: monitoring.alertEvalIntervalMs,
+    logger: platform.logger,
+  });
   const alertmanager = monitoring.alertmanagerUrl
     ? new AlertmanagerClient(monitoring.alertmanagerUrl, monitoring.alertEvalIntervalMs, platform.logger)
     : undefined;
   const evaluator = new AlertEvaluator({
     rules,
     repo: service.repo,
-    snapshot: () => platform.metricSnapshots.cluster(),
+    // Each evaluation's snapshot is also the overview's next point (every worker keeps one).
+    snapshot: async () => overview.record(Date.now(), await platform.metricSnapshots.cluster()),
     enqueue: (tx, transitions, alerts, now) => service.enqueueWebhooks(tx, transitions, alerts, now),
     notify: (transitions) => service.notify(transitions),
     sendAll: alertmanager && ((alerts, now) => alertmanager.send(alerts, now)),
@@ -43,7 +51,7 @@ export function createMonitoringModule(platform: Platform, guard: Guard): Monito
     name: 'monitoring',
     service,
     evaluator,
-    routes: (api) => registerMonitoringRoutes(api, service, guard),
+    routes: (api) => registerMonitoringRoutes(api, service, guard, overview),
     jobs: monitoringJobs(monitoring.alertWebhookSecret),
     loops: [evaluator],
     topics: [{ prefix: ALERTS_TOPIC, maySubscribe: async (subscriber) => subscriber.role === 'admin' }],

@@ -1,5 +1,5 @@
 // Admin routes of the monitoring module: alerts (active, and history paged), the rules with
-// their last evaluation, and silences. Admin role only, through the guard it is given.
+// their last evaluation, silences, and the metrics overview. Admin role only, through the guard it is given.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -7,12 +7,14 @@ import { errorResponses, IdParams, NextCursor, NoContent, PageQuery } from '../.
 import type { Guard } from '../auth/guard.ts';
 import { authOf } from '../auth/guard.ts';
 import { SECURED } from '../auth/wire.ts';
+import { type MetricsOverview, OVERVIEW_WINDOW_MS } from './overview.ts';
 import type { MonitoringService } from './service.ts';
 import {
   AlertHistorySchema,
   AlertRuleSchema,
   AlertSchema,
   CreateSilenceBody,
+  OverviewSchema,
   SilenceSchema,
   toAlert,
   toAlertHistory,
@@ -20,7 +22,12 @@ import {
   toSilence,
 } from './wire.ts';
 
-export async function registerMonitoringRoutes(app: FastifyInstance, service: MonitoringService, guard: Guard): Promise<void> {
+export async function registerMonitoringRoutes(
+  app: FastifyInstance,
+  service: MonitoringService,
+  guard: Guard,
+  overview: MetricsOverview,
+): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['monitoring'];
 
@@ -57,6 +64,22 @@ export async function registerMonitoringRoutes(app: FastifyInstance, service: Mo
       },
     },
     async () => ({ rules: (await service.rules()).map(({ rule, status }) => toAlertRule(rule, status)) }),
+  );
+
+  api.get(
+    '/admin/metrics/overview',
+    {
+      preHandler: guard.requireAdmin,
+      schema: {
+        tags,
+        ...SECURED,
+        summary: 'Request rate, 5xx ratio and p95 latency of the whole cluster over the last hour, one point per evaluation interval',
+        description:
+          'Points are recorded where the alert evaluator runs (a worker, or serve with IN_PROCESS_WORKER), from the metrics every process publishes; empty until two evaluations have run.',
+        response: { 200: OverviewSchema, ...errorResponses },
+      },
+    },
+    async () => ({ step_seconds: overview.stepMs / 1000, window_seconds: OVERVIEW_WINDOW_MS / 1000, points: await overview.points() }),
   );
 
   api.post(

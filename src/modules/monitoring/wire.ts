@@ -1,5 +1,6 @@
 // The monitoring API's wire schemas (TypeBox) and the toX() mappings from its rows to
-// snake_case JSON: alerts, alert history, rules with their last evaluation, silences.
+// snake_case JSON: alerts, alert history, rules with their last evaluation, silences, and
+// the metrics overview.
 import { type Static, Type } from '@sinclair/typebox';
 import { formatDuration } from './durations.ts';
 import type { HistoryRow, RuleStatusRow, SilenceRow, StateRow } from './repo.ts';
@@ -70,6 +71,22 @@ export const SilenceSchema = Type.Object({
   created_by: Type.Union([Type.String(), Type.Null()]),
   starts_at: Type.String({ format: 'date-time' }),
   ends_at: Type.String({ format: 'date-time' }),
+});
+
+const Nullable = (schema: ReturnType<typeof Type.Number>) => Type.Union([schema, Type.Null()]);
+
+/** GET /admin/metrics/overview: the cluster's last hour, oldest point first. */
+export const OverviewSchema = Type.Object({
+  step_seconds: Type.Number(),
+  window_seconds: Type.Number(),
+  points: Type.Array(
+    Type.Object({
+      at: Type.String({ format: 'date-time', description: 'End of the step' }),
+      request_rate: Type.Number({ description: 'Requests per second' }),
+      error_ratio: Nullable(Type.Number({ description: '5xx answers / all answers; null with no requests' })),
+      p95_ms: Nullable(Type.Number({ description: '95th percentile duration from the histogram; null with no requests' })),
+    }),
+  ),
 });
 
 export type CreateSilence = Static<typeof CreateSilenceBody>;

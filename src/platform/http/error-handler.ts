@@ -71,11 +71,15 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
   return reply.code(appError.status).type('application/json').send(envelope(appError, request.id));
 }
 
-/** `onInternalError` hears of every error answered 500 (a bug), e.g. to report it. */
+/**
+ * `onInternalError` hears of every error answered 500 (a bug), e.g. to report it;
+ * `appShell` answers the paths that belong to the web UI's router (see web-ui.ts).
+ */
 export function registerErrorHandling(
   app: FastifyInstance,
   legacyApi: 'redirect' | 'gone',
   onInternalError: (error: unknown, request: FastifyRequest) => void = () => {},
+  appShell?: (request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined,
 ): void {
   app.setErrorHandler((error, request, reply) => {
     if (toAppError(error) === undefined) onInternalError(error, request);
@@ -90,6 +94,8 @@ export function registerErrorHandling(
       }
       return reply.redirect(url.replace(/^\/api/, '/api/v1'), 301);
     }
+    const page = appShell?.(request, reply);
+    if (page) return page;
     return sendError(request, reply, new AppError('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`));
   });
 }

@@ -8,7 +8,7 @@ import { readTable, TableFormatError, type WordTable } from './table.ts';
 import { tokenize } from './tokens.ts';
 
 /** Bump the suffix whenever the table's words, weights or format change: stored vectors are then re-embedded. */
-export const LOCAL_MODEL = 'local:wink-sg100d-sif@1';
+export const LOCAL_MODEL = 'local:wink-sg100d-sif@2';
 
 /** The command that builds the table (package.json), named in every "missing table" message. */
 export const BUILD_COMMAND = 'npm run build:embeddings';
