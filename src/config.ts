@@ -5,10 +5,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { boolean, byteSize, ConfigError, duration, type Env, integer, oneOf, read, secret, url, uuidList } from './config-values.ts';
+
 export { ConfigError, redactUrl } from './config-values.ts';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type NodeEnv = 'development' | 'production' | 'test';
-
 export interface Config {
   host: string;
   port: number;
