@@ -151,7 +151,8 @@ export async function buildApp(platform: AppPlatform, options: BuildAppOptions =
       // Only the API reads or sets the session cookie: parsed on demand by the routes
       // that read it, and the plugin's onSend hook stays off every other response.
       await api.register(cookie, { hook: false });
-      registerRateLimits(api, platform.rateLimiters, config.rateLimits);
+      const identifyAccount = modules.find((module) => module.identifyAccount)?.identifyAccount;
+      registerRateLimits(api, platform.rateLimiters, config.rateLimits, identifyAccount);
       if (gateway && authenticator) {
         // Close frames get a moment to leave before the server stops; never most of the grace period.
         const closeWaitMs = Math.min(2_000, Math.floor(config.shutdownGraceMs / 4));

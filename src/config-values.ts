@@ -108,3 +108,14 @@ export function redactUrl(value: string | undefined): string | undefined {
   if (parsed.password) parsed.password = '***';
   return parsed.toString();
 }
+
+/** A comma-separated list of UUIDs (account ids), lower-cased; empty when unset. */
+export function uuidList(env: Env, name: string): string[] {
+  const ids = (read(env, name) ?? '')
+    .split(',')
+    .map((part) => part.trim().toLowerCase())
+    .filter(Boolean);
+  const bad = ids.find((id) => !/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/.test(id));
+  if (bad) throw new ConfigError(name, `must be comma-separated account ids (UUIDs) (bad entry "${bad}")`);
+  return ids;
+}

@@ -4,13 +4,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
-import { boolean, byteSize, ConfigError, duration, type Env, integer, oneOf, read, secret, url } from './config-values.ts';
+import { boolean, byteSize, ConfigError, duration, type Env, integer, oneOf, read, secret, url, uuidList } from './config-values.ts';
 
 export { ConfigError, redactUrl } from './config-values.ts';
-
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type NodeEnv = 'development' | 'production' | 'test';
-
 export interface Config {
   host: string;
   port: number;
@@ -180,6 +178,7 @@ export interface RateLimitConfig {
   registrationsPerIpPerHour: number;
   authPerIpPerMinute: number;
   writesPerIpPerMinute: number;
+  exemptAccounts: string[];
 }
 
 function trustProxy(env: Env): false | number | string[] {
@@ -324,6 +323,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       registrationsPerIpPerHour: integer(env, 'REGISTRATIONS_PER_IP_PER_HOUR', 20, 1, 100_000),
       authPerIpPerMinute: integer(env, 'AUTH_RATE_LIMIT_PER_MINUTE', 30, 1, 1_000_000),
       writesPerIpPerMinute: integer(env, 'WRITE_RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000),
+      exemptAccounts: uuidList(env, 'RATE_LIMIT_EXEMPT_ACCOUNTS'),
     },
     uploads: {
       root: resolve(read(env, 'UPLOAD_ROOT') ?? join(read(env, 'DATA_DIR') ?? './data', 'uploads')),

@@ -2,7 +2,7 @@
 // by the composition root (modules/index.ts), that declares everything it contributes;
 // each role runs only the parts it needs. Building a module starts nothing: routes are
 // registered, jobs defined and loops started by the roles (src/roles/).
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ReadinessCheck } from './health.ts';
 import type { JobDefinition } from './jobs/queue.ts';
 import type { RealtimeAuthenticator } from './realtime/contract.ts';
@@ -35,4 +35,6 @@ export interface Module {
   readiness?: ReadinessCheck[];
   /** Who opens a WebSocket and whether their session still stands: the accounts module's, for the gateway (`serve`). */
   authenticator?: RealtimeAuthenticator;
+  /** Whose HTTP request this is, when it carries valid credentials: the accounts module's, for RATE_LIMIT_EXEMPT_ACCOUNTS. */
+  identifyAccount?(request: FastifyRequest): Promise<string | undefined>;
 }

@@ -1,5 +1,6 @@
 // The accounts module: its service and guard (which other modules use), its routes and
 // its jobs, as the module contract declares them.
+import { AppError } from '../../platform/errors.ts';
 import type { Module } from '../../platform/module.ts';
 import type { Platform } from '../../platform/platform.ts';
 import { createGuard, type Guard } from './guard.ts';
@@ -26,6 +27,15 @@ export function createAuthModule(platform: Platform): AuthModule {
       await registerAuthRoutes(api, service, guard);
     },
     jobs: authJobs(service),
+    async identifyAccount(request) {
+      try {
+        return (await guard.identify(request))?.user.id;
+      } catch (error) {
+        // A bad or expired credential is the route's to refuse; here it is no one.
+        if (error instanceof AppError) return undefined;
+        throw error;
+      }
+    },
     authenticator: {
       async authenticateUpgrade(request) {
         const { user, session } = await guard.identifyUpgrade(request);

@@ -110,6 +110,15 @@ async function openPostgres(databaseUrl: string, options: OpenDatabaseOptions): 
     },
     async transaction(fn) {
       const client = await pool.connect();
+      // The pool listens for errors only on idle clients: a server lost while this one is
+      // checked out between two queries would be an unhandled 'error' that ends the process
+      // (seen under `npm run chaos -- postgres`). The next query fails instead, and the
+      // broken client is destroyed on release rather than handed to the next caller.
+      let lost: Error | undefined;
+      const onError = (error: Error) => {
+        lost = error;
+      };
+      client.on('error', onError);
       try {
         await client.query('begin');
         const result = await fn({
@@ -122,7 +131,8 @@ async function openPostgres(databaseUrl: string, options: OpenDatabaseOptions): 
         await client.query('rollback').catch(() => {});
         throw error;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(lost);
       }
     },
     async ping() {

@@ -1,8 +1,10 @@
 // Request rate limits: per IP on /api/v1, stricter for auth and writes, and which client IP counts (TRUST_PROXY).
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GOOD_PASSWORD, uniqueEmail } from '../../helpers/accounts.ts';
 import { shapes } from '../../helpers/shapes.ts';
 import { startTestApp, type TestApp } from '../../helpers/test-app.ts';
+import { createVoters } from '../../helpers/voters.ts';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -59,6 +61,60 @@ describe.each(shapes)('request rate limits (%s shape)', (shape) => {
     expect((await write()).statusCode).toBe(429);
     // Reads from that address are still under the (larger) global limit only.
     expect((await app.inject({ url: '/api/v1/auth/me', remoteAddress: '10.2.0.2' })).statusCode).toBe(401);
+  });
+});
+
+describe.each(shapes)('accounts exempt from the per-IP limits (%s shape)', (shape) => {
+  it('gives an exempt account its points back and keeps limiting everyone else, from the same address too', async () => {
+    const scannerId = randomUUID();
+    t = await startTestApp(shape, {
+      env: { API_RATE_LIMIT_PER_MINUTE: '3', WRITE_RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_EXEMPT_ACCOUNTS: scannerId },
+    });
+    const query = async (text: string, params?: unknown[]) => (await t?.platform.db.query(text, params)) ?? [];
+    const [scannerVoter, other] = await createVoters(query, 2, 'exempt');
+    // The exempt id is configured before the account exists: give the first account that id.
+    await query('insert into users (id, email, email_skeleton_hash, display_name, password_hash) values ($1, $2, $3, $4, $5)', [
+      scannerId,
+      'scanner@example.test',
+      'scanner-skeleton',
+      'Scanner',
+      'not-a-login',
+    ]);
+    await query('update sessions set user_id = $1 where user_id = $2', [scannerId, scannerVoter?.userId]);
+    const scanner = { token: scannerVoter?.token };
+    const app = t.app;
+    const as = (token: string | undefined, ip: string) =>
+      app.inject({ url: '/api/v1/auth/me', headers: token ? { authorization: `Bearer ${token}` } : {}, remoteAddress: ip });
+    for (let i = 0; i < 8; i += 1) expect((await as(scanner?.token, '10.4.0.1')).statusCode).toBe(200);
+    for (let i = 0; i < 4; i += 1) {
+      const write = await app.inject({
+        method: 'POST',
+        url: '/api/v1/projects',
+        headers: { authorization: `Bearer ${scanner?.token}` },
+        payload: { name: `scan ${i}` },
+        remoteAddress: '10.4.0.1',
+      });
+      expect(write.statusCode).toBe(201);
+      // A body that fails validation never reaches the route's guard: it is given back all the same.
+      const invalid = await app.inject({
+        method: 'POST',
+        url: '/api/v1/projects',
+        headers: { authorization: `Bearer ${scanner?.token}` },
+        payload: { name: "x' or 1=1 --", extra: true },
+        remoteAddress: '10.4.0.1',
+      });
+      expect(invalid.statusCode).toBe(400);
+    }
+    // Another account from the scanner's address still has the whole budget, and no more.
+    for (let i = 0; i < 3; i += 1) expect((await as(other?.token, '10.4.0.1')).statusCode).toBe(200);
+    expect((await as(other?.token, '10.4.0.1')).statusCode).toBe(429);
+    expect((await as(undefined, '10.4.0.2')).statusCode).toBe(401);
+  });
+
+  it('refuses an entry that is not an account id', async () => {
+    await expect(startTestApp(shape, { env: { RATE_LIMIT_EXEMPT_ACCOUNTS: 'scanner@example.test' } })).rejects.toThrow(
+      /RATE_LIMIT_EXEMPT_ACCOUNTS/,
+    );
   });
 });
 
