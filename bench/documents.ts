@@ -2,16 +2,13 @@
 // queries each of prefix listing, project substring search and global substring search,
 // on PGlite and on Postgres, through the module's own repository (the production SQL).
 import { randomUUID } from 'node:crypto';
-import type { PGlite } from '@electric-sql/pglite';
-import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig } from '../src/config.ts';
 import { DocumentsRepo } from '../src/modules/documents/repo.ts';
 import type { Database } from '../src/platform/db/database.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { startPlatform } from '../src/platform/platform.ts';
 import { createTestDatabase, testDatabaseUrl } from '../test/helpers/shapes.ts';
-import { type BenchSection, seededRandom, summarise } from './lib.ts';
+import { type BenchSection, copyIn, seededRandom, summarise } from './lib.ts';
 
 const ROWS = Number(process.env.BENCH_DOCUMENT_ROWS ?? 1_000_000);
 const OWNERS = 10;
@@ -74,21 +71,7 @@ const COPY_SQL = 'copy documents (project_id, path, state, sha256, size_bytes) f
 
 async function load(db: Database, csv: string): Promise<number> {
   const started = performance.now();
-  if (db.kind === 'pglite') {
-    await (db.driver as PGlite).query(COPY_SQL.replace('stdin', "'/dev/blob'"), [], { blob: new Blob([csv]) });
-  } else {
-    const client = await (db.driver as pg.Pool).connect();
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const stream = client.query(copyFrom(COPY_SQL));
-        stream.on('finish', () => resolve());
-        stream.on('error', reject);
-        stream.end(csv);
-      });
-    } finally {
-      client.release();
-    }
-  }
+  await copyIn(db, COPY_SQL, Buffer.from(csv));
   await db.exec('analyze documents');
   return performance.now() - started;
 }

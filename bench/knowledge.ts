@@ -4,9 +4,6 @@
 // in hybrid, vector and text modes on PGlite, text on Postgres (no pgvector here); recall@10
 // of the HNSW index against exact (sequential-scan) search on the same vectors, the baseline.
 import { randomUUID } from 'node:crypto';
-import type { PGlite } from '@electric-sql/pglite';
-import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig } from '../src/config.ts';
 import { LocalEmbeddings } from '../src/modules/knowledge/embeddings/local.ts';
 import { readTable, type WordTable } from '../src/modules/knowledge/embeddings/table.ts';
@@ -17,7 +14,7 @@ import type { Database } from '../src/platform/db/database.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { startPlatform } from '../src/platform/platform.ts';
 import { createTestDatabase, testDatabaseUrl } from '../test/helpers/shapes.ts';
-import { type BenchSection, seededRandom, summarise } from './lib.ts';
+import { type BenchSection, copyIn, seededRandom, summarise } from './lib.ts';
 
 const CHUNKS = Number(process.env.BENCH_KNOWLEDGE_CHUNKS ?? 100_000);
 const CHUNKS_PER_ENTRY = 100;
@@ -126,24 +123,6 @@ function corpus(table: WordTable): Corpus {
     ).join(' ');
   });
   return { entries, chunks, queries };
-}
-
-async function copyIn(db: Database, sql: string, data: Buffer): Promise<void> {
-  if (db.kind === 'pglite') {
-    await (db.driver as PGlite).query(sql.replace('stdin', "'/dev/blob'"), [], { blob: new Blob([new Uint8Array(data)]) });
-    return;
-  }
-  const client = await (db.driver as pg.Pool).connect();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const stream = client.query(copyFrom(sql));
-      stream.on('finish', () => resolve());
-      stream.on('error', reject);
-      stream.end(data);
-    });
-  } finally {
-    client.release();
-  }
 }
 
 /** COPY's binary format of (chunk_id, model, owner_id, embedding): pgvector's binary vector is dim, 0, float4s. */

@@ -2,8 +2,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
 import autocannon from 'autocannon';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { loadConfig } from '../src/config.ts';
+import type { Database } from '../src/platform/db/database.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { startPlatform } from '../src/platform/platform.ts';
 import { buildServer } from '../src/roles/serve.ts';
@@ -146,4 +150,23 @@ export function writeResults(results: SuiteResult[], suiteOrder: string[]): stri
   }
   writeFileSync(join(dir, 'latest.md'), markdown.join('\n'));
   return join(dir, 'latest.md');
+}
+
+/** COPY ... FROM stdin of `data` into either engine: PGlite reads it as a blob, Postgres as a stream. */
+export async function copyIn(db: Database, sql: string, data: Buffer): Promise<void> {
+  if (db.kind === 'pglite') {
+    await (db.driver as PGlite).query(sql.replace('stdin', "'/dev/blob'"), [], { blob: new Blob([new Uint8Array(data)]) });
+    return;
+  }
+  const client = await (db.driver as pg.Pool).connect();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const stream = client.query(copyFrom(sql));
+      stream.on('finish', () => resolve());
+      stream.on('error', reject);
+      stream.end(data);
+    });
+  } finally {
+    client.release();
+  }
 }

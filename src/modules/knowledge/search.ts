@@ -13,14 +13,8 @@ const RRF_K = 60;
 const CANDIDATES_PER_HIT = 4;
 const MIN_CANDIDATES = 40;
 
-export interface SearchHit {
-  chunkId: string;
-  entryId: string;
-  title: string;
-  position: number;
-  text: string;
-  /** The fused score (hybrid) or the one side's score. */
-  score: number;
+/** A ranked chunk; `score` is the fused score (hybrid) or the one side's score. */
+export interface SearchHit extends RankedChunkRow {
   vector: { rank: number; score: number } | null;
   lexical: { rank: number; score: number } | null;
 }
