@@ -4,10 +4,9 @@
 // what a compressing proxy or CDN in front would send). Target: JavaScript < 150 KB gzipped.
 import { existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../test/helpers/chromium.ts';
 import { type BenchSection, startRampart } from './lib.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TARGET_JS_GZIP_KB = 150;
 const RUNS = 5;
 
@@ -23,19 +22,7 @@ const kb = (bytes: number) => Math.round((bytes / 1024) * 10) / 10;
 export async function benchWeb(): Promise<BenchSection[]> {
   if (!existsSync(CHROMIUM)) throw new Error(`bench web needs Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
   const server = await startRampart();
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     let loaded: Loaded[] = [];
     const formVisibleMs: number[] = [];

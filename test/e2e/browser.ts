@@ -5,13 +5,13 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { WEB_DIST } from '../../src/platform/http/web-ui.ts';
 import { GOOD_PASSWORD, uniqueEmail } from '../helpers/accounts.ts';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 import { startTestApp, type TestApp, type TestAppOptions } from '../helpers/test-app.ts';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium && process.env.CI === 'true') {
   throw new Error(`CI needs Chromium for the e2e tests at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`);
@@ -40,20 +40,7 @@ export async function startUiServer(options: TestAppOptions = {}): Promise<UiSer
   await t.app.listen({ host: 'localhost', port: 0 });
   const address = t.app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // playwright-core starts each browser with a fresh temporary profile (user-data-dir).
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   return {
     t,
     url: `http://localhost:${port}`,
