@@ -123,7 +123,6 @@ export class KnowledgeSearch {
 function single(rows: RankedChunkRow[], side: 'vector' | 'lexical'): SearchHit[] {
   return rows.map((row, i) => ({
     ...row,
-    score: row.score,
     vector: side === 'vector' ? { rank: i + 1, score: row.score } : null,
     lexical: side === 'lexical' ? { rank: i + 1, score: row.score } : null,
   }));

@@ -95,7 +95,7 @@ export class KnowledgeService {
     }
     let vectors: Float32Array[];
     try {
-      vectors = await this.#embedAll(
+      vectors = await this.provider.embed(
         chunks.map((chunk) => embeddingText(entry.title, chunk)),
         job.signal,
       );
@@ -132,13 +132,6 @@ export class KnowledgeService {
     await this.repo.touch(ids);
     job.log.info({ enqueued: ids.length, model }, 'knowledge entries enqueued for embedding');
     return { enqueued: ids.length };
-  }
-
-  async #embedAll(texts: string[], signal: AbortSignal): Promise<Float32Array[]> {
-    if (texts.length === 0) return [];
-    const vectors = await this.provider.embed(texts, signal);
-    if (vectors.length !== texts.length) throw new EmbeddingsError('malformed', `${vectors.length} vectors for ${texts.length} texts`);
-    return vectors;
   }
 }
 
