@@ -102,20 +102,7 @@ describe.runIf(podmanReady)('the container image', () => {
       "await db.exec('create extension vector; create extension pg_trgm');",
       "console.log('loaded');",
     ].join(' ');
-    const out = await podmanOk([
-      'run',
-      '--rm',
-      '--read-only',
-      '--tmpfs',
-      '/tmp',
-      '--entrypoint',
-      '/usr/local/bin/node',
-      ref,
-      '--input-type=module',
-      '-e',
-      script,
-    ]);
-    expect(out).toContain('loaded');
+    expect(await nodeInImage(ref, script)).toContain('loaded');
   });
 
   it('loads what scripts/image-prune.ts cut down: drizzle-orm, highlight.js languages, luxon, dayjs, yaml, TypeBox', async () => {
@@ -137,22 +124,26 @@ describe.runIf(podmanReady)('the container image', () => {
       "(await import('@sinclair/typebox')).Type.String();",
       "console.log('loaded');",
     ].join(' ');
-    const out = await podmanOk([
-      'run',
-      '--rm',
-      '--read-only',
-      '--tmpfs',
-      '/tmp',
-      '--entrypoint',
-      '/usr/local/bin/node',
-      ref,
-      '--input-type=module',
-      '-e',
-      script,
-    ]);
-    expect(out).toContain('loaded');
+    expect(await nodeInImage(ref, script)).toContain('loaded');
   });
 });
+
+/** Runs an ES module script with the image's Node, read-only as the roles run; its output. */
+function nodeInImage(ref: string, script: string): Promise<string> {
+  return podmanOk([
+    'run',
+    '--rm',
+    '--read-only',
+    '--tmpfs',
+    '/tmp',
+    '--entrypoint',
+    '/usr/local/bin/node',
+    ref,
+    '--input-type=module',
+    '-e',
+    script,
+  ]);
+}
 
 const suffix = Math.random().toString(16).slice(2, 10);
 const RUN = ['run', '--detach', '--read-only', '--tmpfs', '/tmp', '--network', 'host'];
