@@ -144,7 +144,10 @@ export async function documentsSettle(cluster: Cluster, projectId: string, timeo
   let last = await storedDocuments(cluster.pool, projectId);
   const ms = await timeUntil(async () => {
     last = await storedDocuments(cluster.pool, projectId);
-    return !last.byState.pending;
+    // Settled means the parse jobs too: a worker killed after its parse committed leaves the
+    // document ready and its job to expire into `retry`, then run again (a no-op) and complete.
+    const jobsInFlight = ['created', 'retry', 'active'].some((state) => (last.jobsByState[state] ?? 0) > 0);
+    return !last.byState.pending && !jobsInFlight;
   }, timeoutMs);
   return { ms, last };
 }
