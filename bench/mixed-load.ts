@@ -40,6 +40,11 @@ export interface LoadOptions {
 export interface LoadRun {
   startedAt: number;
   events: LoadEvent[];
+  /**
+   * Requests built per `${target} ${route}` (autocannon's setupRequest): at most a few more than
+   * were sent. Less the answers and errors, a bound on what a stopped target left unanswered.
+   */
+  built: Record<string, number>;
   stop(): void;
   /**
    * Stops the load on one target: autocannon reconnects to a dead port in a tight loop,
@@ -54,6 +59,7 @@ export interface LoadRun {
 export function startLoad(options: LoadOptions): LoadRun {
   const startedAt = performance.now();
   const events: LoadEvent[] = [];
+  const built: Record<string, number> = {};
   const totalWeight = options.routes.reduce((sum, route) => sum + route.weight, 0);
   const instances: { target: number; instance: autocannon.Instance }[] = [];
   const runs: Promise<unknown>[] = [];
@@ -73,7 +79,15 @@ export function startLoad(options: LoadOptions): LoadRun {
           // requests still in flight, whose answers (a 202 for a vote) the checks must see.
           amount: Math.max(connections, Math.round(rate * seconds)),
           timeout: options.timeoutSeconds ?? 10,
-          requests: [{ setupRequest: (request) => ({ ...request, ...route.request() }) }],
+          requests: [
+            {
+              setupRequest: (request) => {
+                const key = `${targetIndex} ${route.name}`;
+                built[key] = (built[key] ?? 0) + 1;
+                return { ...request, ...route.request() };
+              },
+            },
+          ],
         },
         () => {},
       );
@@ -107,6 +121,7 @@ export function startLoad(options: LoadOptions): LoadRun {
   return {
     startedAt,
     events,
+    built,
     stop: () => {
       for (const { instance } of instances) instance.stop();
     },

@@ -6,7 +6,7 @@ import type { Config } from './config.ts';
 import { AppError } from './platform/errors.ts';
 import { registerHealthRoutes } from './platform/health.ts';
 import { createClientErrorHandler } from './platform/http/client-errors.ts';
-import { closeConnectionsWhileDraining } from './platform/http/draining.ts';
+import { type ConnectionPolicy, registerShutdownDrain } from './platform/http/draining.ts';
 import { registerErrorHandling, sendError } from './platform/http/error-handler.ts';
 import { trackInFlightRequests } from './platform/http/in-flight.ts';
 import { API_PREFIX, registerOpenApi } from './platform/http/openapi.ts';
@@ -73,6 +73,9 @@ export async function buildApp(platform: AppPlatform, options: BuildAppOptions =
     }),
     bodyLimit: config.maxRequestSize,
     trustProxy: trustProxyOption(config.trustProxy),
+    // A request reaching a closing server (on a connection still open) is served with
+    // Connection: close like any other, not answered with Fastify's own non-envelope 503.
+    return503OnClosing: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     requestTimeout: edge.requestTimeoutMs,
@@ -120,10 +123,13 @@ export async function buildApp(platform: AppPlatform, options: BuildAppOptions =
   );
   const { metrics } = platform;
   // Route templates, never raw URLs: a request that matched no route has no routeOptions.url.
-  const inFlight = trackInFlightRequests(app, (request, reply) =>
-    metrics.observeRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime / 1000),
+  const connections: ConnectionPolicy = { closeEveryConnection: false };
+  const inFlight = trackInFlightRequests(
+    app,
+    (request, reply) => metrics.observeRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime / 1000),
+    connections,
   );
-  closeConnectionsWhileDraining(app, inFlight);
+  registerShutdownDrain(app, inFlight, connections, platform.readiness);
   await registerOverloadProtection(app, edge);
   await registerCors(app, config.corsOrigins);
   registerJsonBodyParser(app, edge.jsonMaxDepth);

@@ -4,8 +4,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
+import { type RenderConfig, renderConfig } from './config-render.ts';
 import { boolean, byteSize, ConfigError, duration, type Env, integer, oneOf, read, secret, url, uuidList } from './config-values.ts';
 
+export type { RenderConfig } from './config-render.ts';
 export { ConfigError, redactUrl } from './config-values.ts';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -27,6 +29,8 @@ export interface Config {
   corsOrigins: string[];
   legacyApi: 'redirect' | 'gone';
   shutdownGraceMs: number;
+  /** SIGTERM to close: still serving, not ready, every answer closing its connection (README "Shutdown"). */
+  shutdownDrainMs: number;
   healthCheckTimeoutMs: number;
   auth: AuthConfig;
   rateLimits: RateLimitConfig;
@@ -54,20 +58,6 @@ export interface KnowledgeConfig {
   chunkChars: number; // target chunk size, with chunkOverlapChars repeated between neighbours
   chunkOverlapChars: number;
   efSearch: number; // HNSW candidate list size (recall vs speed; bench/knowledge.ts measures it)
-}
-
-/** The render module (DESIGN.md, "Render"); README "Configuration" says what each does. */
-export interface RenderConfig {
-  maxBytes: number; // MAX_RENDER_SIZE: larger is 413
-  timeoutMs: number; // per render; past it the worker is replaced, 504 TIMEOUT
-  threads: number; // 0: one per core
-  cacheBytes: number; // the in-process cache's bound
-  port: number; // `rampart render` listens here
-  token: string | undefined; // the shared secret (Bearer) between the API and `rampart render`
-  url: string | undefined; // the `rampart render` service; unset: in-process only
-  remoteTimeoutMs: number; // per call to the service, then a failure (and an in-process render)
-  breakerFailures: number; // consecutive failures that open the circuit
-  breakerCooldownMs: number; // open this long, then one call tries (half-open)
 }
 
 /** The WebSocket gateway's limits (DESIGN.md, "Realtime"). */
@@ -222,6 +212,14 @@ function corsOrigins(env: Env, nodeEnv: NodeEnv): string[] {
   return origins;
 }
 
+// The drain spends the grace period too: the close after it needs some of it left.
+function shutdownDrain(env: Env): number {
+  const graceMs = integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100, 600_000);
+  const drainMs = integer(env, 'SHUTDOWN_DRAIN_MS', 0, 0, 600_000);
+  if (drainMs > graceMs / 2) throw new ConfigError('SHUTDOWN_DRAIN_MS', `must be at most half of SHUTDOWN_GRACE_MS (${graceMs})`);
+  return drainMs;
+}
+
 function redisKeyPrefix(env: Env): string {
   const raw = read(env, 'REDIS_KEY_PREFIX') ?? 'rampart:';
   if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(raw)) throw new ConfigError('REDIS_KEY_PREFIX', 'must be 1 to 64 characters of A-Z a-z 0-9 : _ . -');
@@ -238,21 +236,6 @@ function alertWebhooks(env: Env): { alertWebhookUrls: string[]; alertWebhookSecr
   if (urls.length > 0 && key === undefined)
     throw new ConfigError('ALERT_WEBHOOK_SECRET', 'must be set when ALERT_WEBHOOK_URLS is (webhooks are signed)');
   return { alertWebhookUrls: urls, alertWebhookSecret: key };
-}
-
-function renderService(env: Env) {
-  const token = read(env, 'RENDER_TOKEN');
-  if (token !== undefined && token.length < 32) throw new ConfigError('RENDER_TOKEN', 'must be at least 32 characters (a random secret)');
-  const renderUrl = url(env, 'RENDER_URL', ['http:', 'https:']);
-  if (renderUrl !== undefined && token === undefined) throw new ConfigError('RENDER_TOKEN', 'must be set when RENDER_URL is set');
-  return {
-    port: integer(env, 'RENDER_PORT', 3100, 0, 65535),
-    token,
-    url: renderUrl,
-    remoteTimeoutMs: integer(env, 'RENDER_REMOTE_TIMEOUT_MS', 3_000, 10, 600_000),
-    breakerFailures: integer(env, 'RENDER_BREAKER_FAILURES', 5, 1, 1_000),
-    breakerCooldownMs: integer(env, 'RENDER_BREAKER_COOLDOWN_MS', 10_000, 100, 3_600_000),
-  };
 }
 
 function knowledgeConfig(env: Env): KnowledgeConfig {
@@ -305,6 +288,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
     corsOrigins: corsOrigins(env, nodeEnv),
     legacyApi: oneOf(env, 'LEGACY_API', ['redirect', 'gone'] as const, 'redirect'),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100, 600_000),
+    shutdownDrainMs: shutdownDrain(env),
     healthCheckTimeoutMs: integer(env, 'HEALTH_CHECK_TIMEOUT_MS', 1000, 50, 30_000),
     auth: {
       // OWASP's floor for Argon2id; configurable upward only.
@@ -344,13 +328,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       resultsCacheMs: integer(env, 'POLL_RESULTS_CACHE_MS', 1_000, 0, 60_000),
       eventsIntervalMs: integer(env, 'POLL_EVENTS_INTERVAL_MS', 250, 50, 60_000),
     },
-    render: {
-      maxBytes: byteSize(env, 'MAX_RENDER_SIZE', 256 * 1024),
-      timeoutMs: integer(env, 'RENDER_TIMEOUT_MS', 2_000, 10, 600_000),
-      threads: integer(env, 'RENDER_THREADS', 0, 0, 256),
-      cacheBytes: byteSize(env, 'RENDER_CACHE_SIZE', 32 * 1024 * 1024, 0),
-      ...renderService(env),
-    },
+    render: renderConfig(env),
     knowledge: knowledgeConfig(env),
     jobs: {
       // On by default in both shapes, so `DATABASE_URL=... npm start` alone is a working service;

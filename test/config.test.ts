@@ -24,6 +24,7 @@ describe('loadConfig', () => {
     expect(config.maxRequestSize).toBe(1024 * 1024);
     expect(config.legacyApi).toBe('redirect');
     expect(config.trustProxy).toBe(false);
+    expect(config.shutdownDrainMs).toBe(0);
   });
 
   it.each([
@@ -38,6 +39,9 @@ describe('loadConfig', () => {
     [{ TRUST_PROXY: 'everyone' }, 'TRUST_PROXY'],
     [{ CORS_ORIGINS: 'https://a.example/path' }, 'CORS_ORIGINS'],
     [{ ARGON2_MEMORY_KIB: '1024' }, 'ARGON2_MEMORY_KIB'],
+    // The close after the drain needs part of the grace period.
+    [{ SHUTDOWN_GRACE_MS: '10000', SHUTDOWN_DRAIN_MS: '6000' }, 'SHUTDOWN_DRAIN_MS'],
+    [{ RENDER_URL: 'http://render:3100' }, 'RENDER_TOKEN'],
   ])('rejects %o naming %s', (env, variable) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);

@@ -79,6 +79,8 @@ export async function startCluster(options: { redisUrl: string; extraEnv?: Recor
     VOTE_CLAIM_INTERVAL_MS: '500',
     JOB_POLL_INTERVAL_SECONDS: '1',
     SHUTDOWN_GRACE_MS: '20000',
+    // As the Kubernetes manifests do (5 s there): the sigterm scenario's balancer needs a moment.
+    SHUTDOWN_DRAIN_MS: '2000',
     // A busy shared machine delays event loops by itself; shedding would hide what the scenarios look at.
     OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...options.extraEnv,

@@ -17,8 +17,6 @@ export interface Check {
   name: string;
   pass: boolean;
   detail: string;
-  /** false: a known gap, reported on every run but not deciding the scenario's PASS. */
-  gating?: false;
 }
 
 export interface ScenarioResult {
@@ -113,7 +111,7 @@ export function report(
   return {
     scenario,
     promise,
-    pass: checks.every((check) => check.pass || check.gating === false),
+    pass: checks.every((check) => check.pass),
     checks,
     routes: summariseEvents(events, seconds),
     targets,

@@ -10,9 +10,8 @@ interface Stored extends ScenarioResult {
   measured_at: string;
 }
 
-export function verdict(check: { pass: boolean; gating?: false }): string {
-  if (check.pass) return 'PASS';
-  return check.gating === false ? 'FAIL (known gap, not gating)' : 'FAIL';
+export function verdict(check: { pass: boolean }): string {
+  return check.pass ? 'PASS' : 'FAIL';
 }
 
 function previous(file: string): Stored[] {

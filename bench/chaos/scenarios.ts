@@ -2,7 +2,8 @@
 // each checking DESIGN.md's promise for it ("Shapes of failure") in the database afterwards.
 import type { Context, ScenarioResult } from './common.ts';
 import { postgresCut, redisCut } from './dependencies.ts';
-import { apiKill, apiSigterm, consumerKill, workerKill } from './kills.ts';
+import { apiKill, consumerKill, workerKill } from './kills.ts';
+import { apiSigterm } from './sigterm.ts';
 
 export type { ScenarioResult, Timing } from './common.ts';
 

@@ -38,6 +38,16 @@ export class ReadinessRegistry {
     this.#checks.push(check);
   }
 
+  #shuttingDown = false;
+
+  /**
+   * From now on not ready, whatever the checks say, with a `shutdown` component in error: a
+   * draining server tells its load balancer to send its traffic elsewhere.
+   */
+  shutDown(): void {
+    this.#shuttingDown = true;
+  }
+
   async evaluate(): Promise<ReadinessReport> {
     const results = await Promise.all(this.#checks.map(async (item) => [item, await this.#run(item)] as const));
     const checks: Record<string, ComponentReport> = {};
@@ -45,6 +55,10 @@ export class ReadinessRegistry {
     for (const [item, report] of results) {
       checks[item.name] = report;
       if (report.status === 'error' && item.critical) ready = false;
+    }
+    if (this.#shuttingDown) {
+      checks.shutdown = { status: 'error', latency_ms: 0 };
+      ready = false;
     }
     return { status: ready ? 'ready' : 'not_ready', checks };
   }

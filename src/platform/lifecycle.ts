@@ -2,7 +2,7 @@
 // has not finished within the grace period, exit anyway (non-zero) so an orchestrator is never stuck.
 import type { Logger } from 'pino';
 
-export function exitOnSignal(logger: Logger, graceMs: number, close: () => Promise<void>): void {
+export function exitOnSignal(logger: Logger, graceMs: number, close: (signal: NodeJS.Signals) => Promise<void>): void {
   let closing = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) return;
@@ -13,7 +13,7 @@ export function exitOnSignal(logger: Logger, graceMs: number, close: () => Promi
       process.exit(1);
     }, graceMs);
     deadline.unref();
-    close().then(
+    close(signal).then(
       () => {
         logger.info('shutdown complete');
         logger.flush();

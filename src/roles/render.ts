@@ -7,6 +7,7 @@ import { buildApp } from '../app.ts';
 import { type Config, ConfigError } from '../config.ts';
 import { createRenderServiceModule } from '../modules/render/module.ts';
 import { ReadinessRegistry } from '../platform/health.ts';
+import { drainThenClose } from '../platform/http/draining.ts';
 import { exitOnSignal } from '../platform/lifecycle.ts';
 import { createErrorReporter } from '../platform/observability/error-reporting.ts';
 import { Metrics } from '../platform/observability/metrics.ts';
@@ -39,5 +40,5 @@ export async function render(config: Config, logger: Logger): Promise<void> {
     await app.close();
     throw error;
   }
-  exitOnSignal(logger, config.shutdownGraceMs, () => app.close());
+  exitOnSignal(logger, config.shutdownGraceMs, (signal) => drainThenClose(app, signal, config.shutdownDrainMs));
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { buildApp } from '../app.ts';
 import type { Config } from '../config.ts';
 import { createModules, type ModuleOptions } from '../modules/index.ts';
+import { drainThenClose } from '../platform/http/draining.ts';
 import { exitOnSignal } from '../platform/lifecycle.ts';
 import { type Platform, startPlatform } from '../platform/platform.ts';
 import { startModules } from './module-parts.ts';
@@ -46,5 +47,5 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     await app.close();
     throw error;
   }
-  exitOnSignal(logger, config.shutdownGraceMs, () => app.close());
+  exitOnSignal(logger, config.shutdownGraceMs, (signal) => drainThenClose(app, signal, config.shutdownDrainMs));
 }

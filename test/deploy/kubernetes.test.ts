@@ -70,6 +70,9 @@ describe.runIf(kubectl).each(['production', 'single-node'])('deploy/k8s/overlays
     const graceS = Number(config.SHUTDOWN_GRACE_MS) / 1000;
     const deployments = podSpecs(objects).filter(([name]) => name.startsWith('Deployment/'));
     expect(deployments.length).toBeGreaterThan(0);
+    // A drain window while the endpoint removal propagates, inside the grace period with room for the close.
+    expect(Number(config.SHUTDOWN_DRAIN_MS)).toBeGreaterThan(0);
+    expect(Number(config.SHUTDOWN_DRAIN_MS) / 1000).toBeLessThanOrEqual(graceS / 2);
     for (const [name, spec] of deployments) {
       expect(spec.terminationGracePeriodSeconds, name).toBeGreaterThan(graceS);
       for (const container of spec.containers) {

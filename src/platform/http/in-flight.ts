@@ -1,7 +1,8 @@
 // The requests this server is still answering. Time budgets sweep them for overdue
 // ones and a draining server tells their connections to close, so neither needs a
-// hook of its own on every request.
+// hook of its own on every request; a draining server's connection policy is read here too.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ConnectionPolicy } from './draining.ts';
 
 /**
  * `onFinished` sees every answered request (metrics) from the same onResponse hook, so
@@ -10,10 +11,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 export function trackInFlightRequests(
   app: FastifyInstance,
   onFinished: (request: FastifyRequest, reply: FastifyReply) => void = () => {},
+  connections: ConnectionPolicy = { closeEveryConnection: false },
 ): Set<FastifyReply> {
   const inFlight = new Set<FastifyReply>();
   app.addHook('onRequest', (_request, reply, done) => {
     inFlight.add(reply);
+    if (connections.closeEveryConnection) reply.header('connection', 'close');
     done();
   });
   // Leaving promptly matters: replies kept until a later sweep survive into the old
