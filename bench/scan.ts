@@ -3,7 +3,9 @@
 // in RATE_LIMIT_EXEMPT_ACCOUNTS so its volume is not limited; nobody else's limits change.
 // Fails on any injectable finding, on any 5xx sqlmap provoked, or on a target it could not
 // finish within the time budget (SCAN_BUDGET_SECONDS, default 300). SCAN_LEVEL and SCAN_RISK
-// (default 2 and 2) are sqlmap's --level and --risk.
+// (default 2 and 2) are sqlmap's --level and --risk. Then the route fuzz test's hostile values
+// at ten times its volume (SCAN_FUZZ_RUNS random requests per operation, default 600, against
+// the test's 60), in the embedded shape: a 5xx for any of them fails the scan too.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,7 @@ const PASSWORD = 'scan-violet-otter-meadow-42';
 const budgetSeconds = Number(process.env.SCAN_BUDGET_SECONDS ?? 300);
 const level = process.env.SCAN_LEVEL ?? '2';
 const risk = process.env.SCAN_RISK ?? '2';
+const fuzzRuns = process.env.SCAN_FUZZ_RUNS ?? '600';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'rampart-scan-'));
 const env = { DATA_DIR: dataDir, NODE_ENV: 'production', LOG_LEVEL: 'warn' };
@@ -189,4 +192,22 @@ try {
   server.child.kill('SIGTERM');
   await server.exited;
 }
-if (failed) process.exit(1);
+
+/** The route fuzz test with FUZZ_RUNS raised; its own output goes to the console. */
+function hostileValuesAtVolume(): Promise<boolean> {
+  const { TEST_DATABASE_URL: _database, TEST_REDIS_URL: _redis, ...embeddedOnly } = process.env;
+  return new Promise((resolve) => {
+    const child = spawn(join(import.meta.dirname, '../node_modules/.bin/vitest'), ['run', 'test/attack/route-fuzz.test.ts'], {
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...embeddedOnly, FUZZ_RUNS: fuzzRuns },
+      stdio: 'inherit',
+    });
+    child.on('exit', (code) => resolve(code === 0));
+  });
+}
+
+console.log(`scan: the route fuzz test's hostile values, ${fuzzRuns} random requests per operation after the sweep`);
+const fuzzStarted = performance.now();
+const fuzzPassed = await hostileValuesAtVolume();
+console.log(`scan: hostile values at volume: ${fuzzPassed ? 'PASS' : 'FAIL'} in ${Math.round((performance.now() - fuzzStarted) / 1000)} s`);
+if (failed || !fuzzPassed) process.exit(1);
