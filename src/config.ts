@@ -213,11 +213,12 @@ function corsOrigins(env: Env, nodeEnv: NodeEnv): string[] {
 }
 
 // The drain spends the grace period too: the close after it needs some of it left.
-function shutdownDrain(env: Env): number {
-  const graceMs = integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100, 600_000);
-  const drainMs = integer(env, 'SHUTDOWN_DRAIN_MS', 0, 0, 600_000);
-  if (drainMs > graceMs / 2) throw new ConfigError('SHUTDOWN_DRAIN_MS', `must be at most half of SHUTDOWN_GRACE_MS (${graceMs})`);
-  return drainMs;
+function shutdownTimes(env: Env): { shutdownGraceMs: number; shutdownDrainMs: number } {
+  const shutdownGraceMs = integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100, 600_000);
+  const shutdownDrainMs = integer(env, 'SHUTDOWN_DRAIN_MS', 0, 0, 600_000);
+  if (shutdownDrainMs > shutdownGraceMs / 2)
+    throw new ConfigError('SHUTDOWN_DRAIN_MS', `must be at most half of SHUTDOWN_GRACE_MS (${shutdownGraceMs})`);
+  return { shutdownGraceMs, shutdownDrainMs };
 }
 
 function redisKeyPrefix(env: Env): string {
@@ -287,8 +288,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
     maxRequestSize: byteSize(env, 'MAX_REQUEST_SIZE', 1024 * 1024),
     corsOrigins: corsOrigins(env, nodeEnv),
     legacyApi: oneOf(env, 'LEGACY_API', ['redirect', 'gone'] as const, 'redirect'),
-    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 100, 600_000),
-    shutdownDrainMs: shutdownDrain(env),
+    ...shutdownTimes(env),
     healthCheckTimeoutMs: integer(env, 'HEALTH_CHECK_TIMEOUT_MS', 1000, 50, 30_000),
     auth: {
       // OWASP's floor for Argon2id; configurable upward only.
