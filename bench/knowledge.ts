@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../src/config.ts';
 import { LocalEmbeddings } from '../src/modules/knowledge/embeddings/local.ts';
-import { readTable, type WordTable } from '../src/modules/knowledge/embeddings/table.ts';
+import { readTable } from '../src/modules/knowledge/embeddings/table.ts';
 import { chunkTsvSql, KnowledgeRepo, vectorLiteral } from '../src/modules/knowledge/repo.ts';
 import { KnowledgeSearch, type SearchMode } from '../src/modules/knowledge/search.ts';
 import { embeddingText } from '../src/modules/knowledge/service.ts';
@@ -14,116 +14,10 @@ import type { Database } from '../src/platform/db/database.ts';
 import { createLogger } from '../src/platform/observability/logger.ts';
 import { startPlatform } from '../src/platform/platform.ts';
 import { createTestDatabase, testDatabaseUrl } from '../test/helpers/shapes.ts';
-import { type BenchSection, copyIn, seededRandom, summarise } from './lib.ts';
+import { CHUNKS, CHUNKS_PER_ENTRY, type Corpus, corpus, PROFILE, QUERIES, SEEDS, SHAPE, TOPIC_WORDS } from './knowledge-corpus.ts';
+import { type BenchSection, copyIn, percentile, summarise } from './lib.ts';
 
-const CHUNKS = Number(process.env.BENCH_KNOWLEDGE_CHUNKS ?? 100_000);
-const CHUNKS_PER_ENTRY = 100;
-const QUERIES = 300;
 const K = 10;
-/**
- * Two corpora. `zipf` (the default): a topic has 800 words, chunks draw from its nearest 600
- * with a skew towards the nearest (u^2) and take frequent words with Zipf-like skew (u^3 over
- * the 20,000 most frequent), as prose does. `dense` (BENCH_KNOWLEDGE_CORPUS=dense, the first
- * corpus measured): 100-word topics drawn uniformly, so every topic word is in about half of
- * its topic's chunks: a stress case for full-text ranking (every match is ranked) and full of
- * near-tied vectors.
- */
-const PROFILE = process.env.BENCH_KNOWLEDGE_CORPUS === 'dense' ? 'dense' : 'zipf';
-const SHAPE =
-  PROFILE === 'dense'
-    ? {
-        topicWords: 150,
-        corpusTopicWords: 100,
-        topicSkew: 1,
-        fillerFrom: 30,
-        fillerTo: 1_500,
-        fillerSkew: 1,
-        topicShare: 6,
-        secondShare: 1,
-      }
-    : {
-        topicWords: 800,
-        corpusTopicWords: 600,
-        topicSkew: 2,
-        fillerFrom: 30,
-        fillerTo: 20_000,
-        fillerSkew: 3,
-        topicShare: 5,
-        secondShare: 1,
-      };
-const TOPIC_WORDS = SHAPE.topicWords;
-const SEEDS = (
-  'car cooking guitar finance football medicine computer garden ocean election weather travel painting chemistry ' +
-  'court school church fashion army astronomy farming railway insurance wedding hospital mining fishing aircraft ' +
-  'theatre poetry banking software volcano forest restaurant police prison hotel movie baseball'
-).split(' ');
-
-interface Corpus {
-  entries: { id: string; title: string }[];
-  chunks: { id: string; entry: number; position: number; text: string }[];
-  queries: string[];
-}
-
-/** Topic vocabularies: the words nearest each seed word, among the table's frequent words. */
-function topics(table: WordTable, words: string[]): string[][] {
-  const { dimensions, vectors } = table;
-  const candidates = words.map((word, i) => ({ word, i })).filter(({ word, i }) => i >= 300 && i < 30_000 && /^[a-z]{4,}$/.test(word));
-  const unit = (i: number) => {
-    const v = Array.from(vectors.subarray(i * dimensions, (i + 1) * dimensions));
-    const n = Math.hypot(...v) || 1;
-    return v.map((x) => x / n);
-  };
-  const units = new Map(candidates.map(({ i }) => [i, unit(i)]));
-  return SEEDS.filter((seed) => table.index.has(seed)).map((seed) => {
-    const s = unit(table.index.get(seed) as number);
-    const scored = candidates.map(({ word, i }) => ({
-      word,
-      score: (units.get(i) as number[]).reduce((sum, x, d) => sum + x * (s[d] as number), 0),
-    }));
-    scored.sort((a, b) => b.score - a.score);
-    return [seed, ...scored.filter((item) => item.word !== seed).map((item) => item.word)].slice(0, TOPIC_WORDS);
-  });
-}
-
-function corpus(table: WordTable): Corpus {
-  const words: string[] = [];
-  for (const [word, i] of table.index) words[i] = word;
-  const vocabularies = topics(table, words);
-  const filler = words.slice(SHAPE.fillerFrom, SHAPE.fillerTo).filter((word) => /^[a-z]+$/.test(word));
-  const random = seededRandom(42);
-  // Index u^skew * limit: skew 1 is uniform, higher favours the list's first (nearest, most frequent) words.
-  const pick = (list: string[], limit = list.length, skew = 1) =>
-    list[Math.floor(Math.min(limit, list.length) * (random(1_000_000) / 1_000_000) ** skew)] as string;
-  const entries: Corpus['entries'] = [];
-  const chunks: Corpus['chunks'] = [];
-  for (let n = 0; chunks.length < CHUNKS; n++) {
-    const main = vocabularies[n % vocabularies.length] as string[];
-    const second = vocabularies[random(vocabularies.length)] as string[];
-    entries.push({ id: randomUUID(), title: `${main[0]} notes ${n}` });
-    for (let position = 0; position < CHUNKS_PER_ENTRY && chunks.length < CHUNKS; position++) {
-      const sentences: string[] = [];
-      for (let s = 0, count = 4 + random(5); s < count; s++) {
-        const sentence = Array.from({ length: 8 + random(7) }, () => {
-          const roll = random(10);
-          if (roll < SHAPE.topicShare) return pick(main, SHAPE.corpusTopicWords, SHAPE.topicSkew);
-          if (roll < SHAPE.topicShare + SHAPE.secondShare) return pick(second, SHAPE.corpusTopicWords, SHAPE.topicSkew);
-          return pick(filler, filler.length, SHAPE.fillerSkew);
-        }).join(' ');
-        sentences.push(`${sentence[0]?.toUpperCase()}${sentence.slice(1)}.`);
-      }
-      chunks.push({ id: randomUUID(), entry: entries.length - 1, position, text: sentences.join(' ') });
-    }
-  }
-  // Two queries in three use words the corpus has (text search can match all of them); the third
-  // draws from the whole topic, so some of its words never occur and only vectors can help.
-  const queries = Array.from({ length: QUERIES }, (_, i) => {
-    const topic = vocabularies[random(vocabularies.length)] as string[];
-    return Array.from({ length: 2 + random(3) }, () =>
-      pick(topic, i % 3 === 2 ? TOPIC_WORDS : SHAPE.corpusTopicWords, SHAPE.topicSkew),
-    ).join(' ');
-  });
-  return { entries, chunks, queries };
-}
 
 /** COPY's binary format of (chunk_id, model, owner_id, embedding): pgvector's binary vector is dim, 0, float4s. */
 function binaryVectors(rows: { chunkId: string; vector: Float32Array }[], model: string, ownerId: string): Buffer {
@@ -210,8 +104,7 @@ async function measure(
     // Rotate the order per query, so no mode always runs on a warm cache.
     for (const mode of modes.map((_, j) => modes[(i + j) % modes.length] as SearchMode)) {
       const started = performance.now();
-      const outcome = await search.search(ownerId, query, K, mode);
-      await search.snippets(outcome.hits, query);
+      const outcome = await search.search(ownerId, query, K, mode, { snippets: true });
       samples[mode]?.push(performance.now() - started);
       if (outcome.mode !== mode) throw new Error(`${mode} search ran ${outcome.mode}: ${outcome.fallbackReason}`);
       if (outcome.hits.length > 0) withHits[mode] = (withHits[mode] ?? 0) + 1;
@@ -223,7 +116,16 @@ async function measure(
     );
     textMatches.push(matched?.n ?? 0);
   }
-  const sweep: { efSearch: number; recallAt10: number; distanceRecallAt10: number; p50: number; p95: number }[] = [];
+  const sweep: {
+    efSearch: number;
+    recallAt10: number;
+    distanceRecallAt10: number;
+    queriesFindingNone: number;
+    p50: number;
+    p95: number;
+  }[] = [];
+  // How far apart the exact 10th and 11th neighbours lie: near-ties make recall by id a lottery.
+  const boundaryGaps: number[] = [];
   if (vectorsSupported) {
     const truths: { vector: Float32Array; exact: { chunk_id: string; distance: number }[] }[] = [];
     for (const query of data.queries) {
@@ -232,29 +134,34 @@ async function measure(
       // No cast to vector(100), so the HNSW expression index cannot serve it: the exact answer.
       const exact = await db.query<{ chunk_id: string; distance: number }>(
         `select chunk_id, embedding <=> $3::vector as distance from knowledge_chunk_vectors
-          where model = $1 and owner_id = $2 order by embedding <=> $3::vector limit ${K}`,
+          where model = $1 and owner_id = $2 order by embedding <=> $3::vector limit ${K + 1}`,
         [provider.model, ownerId, vectorLiteral(vector)],
       );
       samples['exact (seq scan)']?.push(performance.now() - started);
-      truths.push({ vector, exact });
+      const [tenth, eleventh] = [exact[K - 1], exact[K]];
+      if (tenth && eleventh) boundaryGaps.push(eleventh.distance - tenth.distance);
+      truths.push({ vector, exact: exact.slice(0, K) });
     }
     for (const ef of [...new Set([40, efSearch, 200, 400])].sort((a, b) => a - b)) {
       const latencies: number[] = [];
       let byId = 0;
       let byDistance = 0;
+      let queriesFindingNone = 0;
       for (const { vector, exact } of truths) {
         const started = performance.now();
         const approximate = await repo.vectorRanking(ownerId, provider.model, vector, K, ef);
         latencies.push(performance.now() - started);
         const truth = new Set(exact.map((row) => row.chunk_id));
-        byId += approximate.filter((row) => truth.has(row.chunkId)).length / Math.max(1, truth.size);
+        const found = approximate.filter((row) => truth.has(row.chunkId)).length;
+        byId += found / Math.max(1, truth.size);
+        if (found === 0) queriesFindingNone += 1;
         // ann-benchmarks' recall: a hit counts when it is as near as the exact k-th (+1e-3), so ties at the boundary are not misses.
         const threshold = (exact.at(-1)?.distance ?? 0) + 1e-3;
         byDistance += approximate.filter((row) => 1 - row.score <= threshold).length / Math.max(1, exact.length);
       }
       const round = (value: number) => Math.round((value / truths.length) * 1000) / 1000;
       const { p50, p95 } = summarise(latencies);
-      sweep.push({ efSearch: ef, recallAt10: round(byId), distanceRecallAt10: round(byDistance), p50, p95 });
+      sweep.push({ efSearch: ef, recallAt10: round(byId), distanceRecallAt10: round(byDistance), queriesFindingNone, p50, p95 });
     }
   }
   return {
@@ -265,7 +172,18 @@ async function measure(
     ),
     recallSweep: sweep,
     textMatches: summarise(textMatches),
+    boundaryGaps: gapSummary(boundaryGaps),
     recallAt10: sweep.find((row) => row.efSearch === efSearch)?.recallAt10 ?? null,
+  };
+}
+
+/** The 10th-to-11th gaps: their median and 5th percentile, and the share under 0.001. */
+function gapSummary(gaps: number[]) {
+  const sorted = [...gaps].sort((a, b) => a - b);
+  return {
+    p5: percentile(sorted, 5),
+    p50: percentile(sorted, 50),
+    underOneThousandth: sorted.filter((gap) => gap < 1e-3).length / Math.max(1, sorted.length),
   };
 }
 
@@ -372,11 +290,12 @@ export async function benchKnowledge(): Promise<BenchSection[]> {
           `${row.recallAt10} / ${row.distanceRecallAt10}`,
           row.p95,
           '',
-          `vector query alone p50 ${row.p50} ms`,
+          `vector query alone p50 ${row.p50} ms; ${row.queriesFindingNone}/${QUERIES} queries found none of their exact 10`,
         ]);
       if (result.recallAt10 < 0.95) failures.push(`${engine} recall@10 ${result.recallAt10}`);
     }
   }
+  const gaps = Object.values(measured).find((result) => result.vectorsSupported)?.boundaryGaps;
   return [
     {
       name: `Knowledge search over ${CHUNKS.toLocaleString('en')} chunks, corpus ${PROFILE} (${QUERIES} queries per mode, k=${K})`,
@@ -387,8 +306,8 @@ export async function benchKnowledge(): Promise<BenchSection[]> {
           ? 'Postgres skipped: set TEST_DATABASE_URL to measure it'
           : 'the Postgres here has no pgvector: it runs text search only',
         'latency = KnowledgeSearch.search + snippets (ts_headline), as the route runs them, query embedding included; the baseline is exact vector search by sequential scan over the same vectors',
-        "recall@10 by id counts the exact top 10's chunks found; by distance (ann-benchmarks' definition) also counts a chunk as near as the exact 10th (+0.001), since this corpus has many near-ties",
-        `corpus '${PROFILE}': ${data.entries.length} entries of ${CHUNKS_PER_ENTRY} chunks, one owner; ${SEEDS.length} topics, each the ${TOPIC_WORDS} words nearest a seed word in the embedder's own vectors; a chunk is 4-8 sentences of 8-14 words: ${SHAPE.topicShare * 10} % from its topic's nearest ${SHAPE.corpusTopicWords} (skew u^${SHAPE.topicSkew}), ${SHAPE.secondShare * 10} % another topic's, the rest frequent words (ranks ${SHAPE.fillerFrom}-${SHAPE.fillerTo}, skew u^${SHAPE.fillerSkew}); a query is 2-4 words of one topic, one query in three from all ${TOPIC_WORDS} (some never occur in the corpus); BENCH_KNOWLEDGE_CORPUS=dense runs the stress corpus`,
+        `recall@10 by id counts the exact top 10's chunks found; by distance (ann-benchmarks' definition) also counts a chunk as near as the exact 10th (+0.001), for near-ties${gaps ? `: the exact 10th and 11th neighbours lie a median ${gaps.p50.toPrecision(2)} apart in cosine distance (p5 ${gaps.p5.toPrecision(2)}), under 0.001 for ${Math.round(gaps.underOneThousandth * 100)} % of the queries` : ''}`,
+        `corpus '${PROFILE}': ${data.entries.length} entries of ${CHUNKS_PER_ENTRY} chunks (${new Set(data.chunks.map((chunk) => chunk.text)).size.toLocaleString('en')} distinct texts), one owner; ${SEEDS.length} topics, each the ${TOPIC_WORDS} words nearest a seed word in the embedder's own vectors; a chunk is 4-8 sentences of 8-14 words: ${SHAPE.topicShare * 10} % from its topic's nearest ${SHAPE.corpusTopicWords} (skew u^${SHAPE.topicSkew}), ${SHAPE.secondShare * 10} % another topic's, the rest frequent words (ranks ${SHAPE.fillerFrom}-${SHAPE.fillerTo}, skew u^${SHAPE.fillerSkew}); a query is 2-4 words of one topic, one query in three from all ${TOPIC_WORDS} (some never occur in the corpus); BENCH_KNOWLEDGE_CORPUS=dense runs the stress corpus`,
       ],
       data: { embedder: { ...table, rssDeltaBytes: after.rss - before.rss, embedMs, chunksPerSecond }, engines: measured },
     },

@@ -18,12 +18,20 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[index] as number;
 }
 
-/** Deterministic pseudo-random integers below `max`, so every engine gets the same data and queries. */
+/**
+ * Deterministic pseudo-random integers below `max`, so every engine gets the same data and
+ * queries: mulberry32 (a 32-bit generator with a 2^32 period), scaled from its high bits. It
+ * replaces an LCG computed in doubles, whose product passed 2^53 and lost its low bits: seed
+ * 42 fell into a cycle of 10,466 states, so the knowledge corpus had 9,280 distinct chunks
+ * of 100,000 (each about 11 times), and `state % max` repeated with the state's low bits.
+ */
 export function seededRandom(seed: number): (max: number) => number {
-  let state = seed;
+  let state = seed >>> 0;
   return (max: number) => {
-    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return state % max;
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4_294_967_296) * max);
   };
 }
 

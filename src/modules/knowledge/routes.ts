@@ -133,8 +133,7 @@ export async function registerKnowledgeRoutes(
     },
     async (request) => {
       const { q, k = 10, mode = 'hybrid' } = request.query;
-      const outcome = await search.search(caller(request).id, q, k, mode);
-      return toSearchAnswer(outcome, await search.snippets(outcome.hits, q));
+      return toSearchAnswer(await search.search(caller(request).id, q, k, mode, { snippets: true }));
     },
   );
 

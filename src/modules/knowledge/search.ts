@@ -1,22 +1,22 @@
 // Search over the caller's chunks: full-text, vector, or hybrid (reciprocal rank fusion of
-// the two top-N lists); where vectors cannot be used (no pgvector, provider down) it runs
-// text and says so. Also the context builder's candidates.
+// the two top-N lists, fused in SQL); where vectors cannot be used (no pgvector, provider
+// down) it runs text and says so. Also the context builder's candidates.
 import type { Logger } from 'pino';
 import { type BuiltContext, buildContext } from './context.ts';
 import { EmbeddingsError, type EmbeddingsProvider } from './embeddings/provider.ts';
-import type { KnowledgeRepo, RankedChunkRow } from './repo.ts';
+import type { FusedChunkRow, KnowledgeRepo, RankedChunkRow } from './repo.ts';
 
 export type SearchMode = 'hybrid' | 'vector' | 'text';
 
-// The constant of reciprocal rank fusion (Cormack et al. 2009): 1/(60 + rank) per list.
-const RRF_K = 60;
 const CANDIDATES_PER_HIT = 4;
 const MIN_CANDIDATES = 40;
 
 /** A ranked chunk; `score` is the fused score (hybrid) or the one side's score. */
-export interface SearchHit extends RankedChunkRow {
+export interface SearchHit extends Omit<RankedChunkRow, 'snippet'> {
   vector: { rank: number; score: number } | null;
   lexical: { rank: number; score: number } | null;
+  /** The highlighted fragment, when the search was asked for snippets. */
+  snippet: Snippet | null;
 }
 
 export interface SearchOutcome {
@@ -58,39 +58,46 @@ export class KnowledgeSearch {
     this.#logger = options.logger;
   }
 
-  async search(ownerId: string, query: string, k: number, requestedMode: SearchMode, signal?: AbortSignal): Promise<SearchOutcome> {
-    const candidates = requestedMode === 'hybrid' ? Math.max(k * CANDIDATES_PER_HIT, MIN_CANDIDATES) : k;
-    let vector: RankedChunkRow[] | undefined;
+  /**
+   * The top `k` chunks for `query`; with `snippets`, each hit has its highlighted fragment
+   * (ts_headline, the words of the query marked), computed in the same statement for the k
+   * hits only.
+   */
+  async search(
+    ownerId: string,
+    query: string,
+    k: number,
+    requestedMode: SearchMode,
+    options: { signal?: AbortSignal; snippets?: boolean } = {},
+  ): Promise<SearchOutcome> {
+    const snippets = options.snippets ?? false;
     let fallbackReason: string | null = null;
+    let embedded: Float32Array | undefined;
     if (requestedMode !== 'text') {
       if (!this.#vectorsSupported) fallbackReason = 'vector search is not available on this database (no pgvector)';
       else {
-        const embedded = await this.#embedQuery(query, signal);
-        if (typeof embedded === 'string') fallbackReason = embedded;
-        else
-          vector = await this.#repo.vectorRanking(
-            ownerId,
-            this.#provider.model,
-            embedded,
-            candidates,
-            Math.max(this.#efSearch, candidates),
-          );
+        const answer = await this.#embedQuery(query, options.signal);
+        if (typeof answer === 'string') fallbackReason = answer;
+        else embedded = answer;
       }
     }
-    const text = vector && requestedMode === 'vector' ? undefined : await this.#repo.textRanking(ownerId, query, vector ? candidates : k);
-    if (!vector) return { mode: 'text', requestedMode, fallbackReason, hits: single(text ?? [], 'lexical') };
-    if (!text) return { mode: 'vector', requestedMode, fallbackReason, hits: single(vector, 'vector') };
-    return { mode: 'hybrid', requestedMode, fallbackReason, hits: fuse(vector, text).slice(0, k) };
-  }
-
-  /** Highlighted fragments for the hits (the words of the query marked). */
-  async snippets(hits: SearchHit[], query: string): Promise<Map<string, Snippet>> {
-    if (hits.length === 0) return new Map();
-    const raw = await this.#repo.headlines(
-      hits.map((hit) => hit.chunkId),
-      query,
-    );
-    return new Map([...raw].map(([id, marked]) => [id, parseHighlights(marked)]));
+    if (!embedded) {
+      const rows = await this.#repo.textRanking(ownerId, query, k, snippets);
+      return { mode: 'text', requestedMode, fallbackReason, hits: rows.map((row, i) => single(row, i, 'lexical')) };
+    }
+    const model = this.#provider.model;
+    if (requestedMode === 'vector') {
+      const rows = await this.#repo.vectorRanking(ownerId, model, embedded, k, Math.max(this.#efSearch, k), snippets ? query : undefined);
+      return { mode: 'vector', requestedMode, fallbackReason, hits: rows.map((row, i) => single(row, i, 'vector')) };
+    }
+    const candidates = Math.max(k * CANDIDATES_PER_HIT, MIN_CANDIDATES);
+    const rows = await this.#repo.hybridRanking(ownerId, model, query, embedded, {
+      candidates,
+      limit: k,
+      efSearch: Math.max(this.#efSearch, candidates),
+      snippets,
+    });
+    return { mode: 'hybrid', requestedMode, fallbackReason, hits: rows.map(fused) };
   }
 
   /** A context for a model prompt from the top hybrid hits (duplicates dropped, at most maxLength). */
@@ -101,7 +108,7 @@ export class KnowledgeSearch {
     k: number,
     signal?: AbortSignal,
   ): Promise<BuiltContext & { mode: SearchMode }> {
-    const outcome = await this.search(ownerId, query, k, 'hybrid', signal);
+    const outcome = await this.search(ownerId, query, k, 'hybrid', signal ? { signal } : {});
     return { ...buildContext(outcome.hits, maxLength), mode: outcome.mode };
   }
 
@@ -120,28 +127,22 @@ export class KnowledgeSearch {
   }
 }
 
-function single(rows: RankedChunkRow[], side: 'vector' | 'lexical'): SearchHit[] {
-  return rows.map((row, i) => ({
+function single({ snippet, ...row }: RankedChunkRow, i: number, side: 'vector' | 'lexical'): SearchHit {
+  return {
     ...row,
     vector: side === 'vector' ? { rank: i + 1, score: row.score } : null,
     lexical: side === 'lexical' ? { rank: i + 1, score: row.score } : null,
-  }));
+    snippet: snippet === undefined ? null : parseHighlights(snippet),
+  };
 }
 
-/** Reciprocal rank fusion: each list adds 1/(60 + rank); ties keep the vector order. */
-export function fuse(vector: RankedChunkRow[], text: RankedChunkRow[]): SearchHit[] {
-  const hits = new Map<string, SearchHit>();
-  const add = (rows: RankedChunkRow[], side: 'vector' | 'lexical') => {
-    rows.forEach((row, i) => {
-      const hit = hits.get(row.chunkId) ?? { ...row, score: 0, vector: null, lexical: null };
-      hit[side] = { rank: i + 1, score: row.score };
-      hit.score += 1 / (RRF_K + i + 1);
-      hits.set(row.chunkId, hit);
-    });
+function fused({ vectorRank, vectorScore, textRank, textScore, snippet, ...row }: FusedChunkRow): SearchHit {
+  return {
+    ...row,
+    vector: vectorRank === null ? null : { rank: vectorRank, score: vectorScore as number },
+    lexical: textRank === null ? null : { rank: textRank, score: textScore as number },
+    snippet: snippet === undefined ? null : parseHighlights(snippet),
   };
-  add(vector, 'vector');
-  add(text, 'lexical');
-  return [...hits.values()].sort((a, b) => b.score - a.score);
 }
 
 /** ts_headline's output with \uE000…\uE001 around matches → plain text + ranges. */

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { BoundedInteger, PageQuery } from '../../platform/http/schemas.ts';
 import type { BuiltContext } from './context.ts';
 import type { EntryRow } from './repo.ts';
-import type { SearchHit, SearchMode, SearchOutcome, Snippet } from './search.ts';
+import type { SearchHit, SearchMode, SearchOutcome } from './search.ts';
 
 export const MAX_K = 50;
 
@@ -121,7 +121,7 @@ export function toEntrySummary(entry: EntryRow) {
   };
 }
 
-export function toSearchAnswer(outcome: SearchOutcome, snippets: Map<string, Snippet>) {
+export function toSearchAnswer(outcome: SearchOutcome) {
   return {
     mode: outcome.mode,
     requested_mode: outcome.requestedMode,
@@ -132,7 +132,7 @@ export function toSearchAnswer(outcome: SearchOutcome, snippets: Map<string, Sni
       chunk_id: hit.chunkId,
       position: hit.position,
       chunk: hit.text,
-      snippet: snippets.get(hit.chunkId) ?? { text: hit.text.slice(0, 240), highlights: [] },
+      snippet: hit.snippet ?? { text: hit.text.slice(0, 240), highlights: [] },
       score: hit.score,
       vector: hit.vector,
       text: hit.lexical,

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildContext, type ContextCandidate } from '../../../src/modules/knowledge/context.ts';
-import { fuse, parseHighlights } from '../../../src/modules/knowledge/search.ts';
+import { parseHighlights } from '../../../src/modules/knowledge/search.ts';
 
 const candidate = (i: number, text: string): ContextCandidate => ({
   chunkId: `c${i}`,
@@ -67,18 +67,8 @@ describe('buildContext', () => {
   });
 });
 
-describe('hybrid fusion and snippets', () => {
-  const row = (id: string, score: number) => ({ chunkId: id, entryId: 'e', title: 't', position: 0, text: id, score });
-
-  it('fuses two rankings by reciprocal rank, keeping each side’s rank', () => {
-    const hits = fuse([row('a', 0.9), row('b', 0.8), row('c', 0.7)], [row('c', 2), row('d', 1)]);
-    // c is in both lists: 1/63 + 1/61 beats a's 1/61.
-    expect(hits.map((hit) => hit.chunkId)).toEqual(['c', 'a', 'b', 'd']);
-    expect(hits[0]?.vector).toEqual({ rank: 3, score: 0.7 });
-    expect(hits[0]?.lexical).toEqual({ rank: 1, score: 2 });
-    expect(hits.find((hit) => hit.chunkId === 'd')?.vector).toBeNull();
-  });
-
+// Fusion itself runs in SQL (repo.ts hybridRanking): knowledge-api.test.ts checks its ranks and scores.
+describe('snippets', () => {
   it('turns ts_headline markers into plain text and ranges', () => {
     const snippet = parseHighlights('fix the \uE000car\uE001 brakes and the \uE000cars\uE001');
     expect(snippet.text).toBe('fix the car brakes and the cars');

@@ -29,6 +29,8 @@ const OTHER_ENTRIES = [
 
 interface Hit {
   entry_id: string;
+  chunk_id: string;
+  score: number;
   title: string;
   chunk: string;
   snippet: { text: string; highlights: [number, number][] };
@@ -51,8 +53,8 @@ describe.each(shapes)('knowledge API (%s shape)', (shape) => {
   };
   const read = (auth: SignedIn, id: string) =>
     t.app.inject({ method: 'GET', url: `/api/v1/knowledge/entries/${id}`, headers: bearer(auth.token) });
-  const search = async (q: string, mode?: string, auth = owner) => {
-    const query = new URLSearchParams({ q, ...(mode ? { mode } : {}) });
+  const search = async (q: string, mode?: string, auth = owner, k = 10) => {
+    const query = new URLSearchParams({ q, k: String(k), ...(mode ? { mode } : {}) });
     const response = await t.app.inject({ method: 'GET', url: `/api/v1/knowledge/search?${query}`, headers: bearer(auth.token) });
     expect(response.statusCode, response.body).toBe(200);
     return response.json() as { mode: string; requested_mode: string; fallback_reason: string | null; hits: Hit[] };
@@ -115,6 +117,26 @@ describe.each(shapes)('knowledge API (%s shape)', (shape) => {
     expect(top?.entry_id).toBe(ids[CAR_ENTRY.title]);
     expect(top?.vector).not.toBeNull();
     expect(top?.text).not.toBeNull();
+    const marked = top?.snippet.highlights.map(([start, end]) => top.snippet.text.slice(start, end).toLowerCase());
+    expect(marked?.length).toBeGreaterThan(0);
+  });
+
+  it.runIf(vectors)('hybrid search is the reciprocal rank fusion of the vector and text rankings', async () => {
+    // k = 50 lists every chunk here on each side, so both sides' ranks can be checked against the single modes.
+    for (const q of ['engine oil brakes', 'dough oven', 'automobile repair']) {
+      const [hybrid, vector, text] = await Promise.all([search(q), search(q, 'vector', owner, 50), search(q, 'text', owner, 50)]);
+      const vectorRank = new Map(vector.hits.map((hit, i) => [hit.chunk_id, i + 1]));
+      const textRank = new Map(text.hits.map((hit, i) => [hit.chunk_id, i + 1]));
+      expect(hybrid.hits.length).toBeGreaterThan(0);
+      for (const hit of hybrid.hits) {
+        expect(hit.vector?.rank ?? null, q).toBe(vectorRank.get(hit.chunk_id) ?? null);
+        expect(hit.text?.rank ?? null, q).toBe(textRank.get(hit.chunk_id) ?? null);
+        const fused = (hit.vector ? 1 / (60 + hit.vector.rank) : 0) + (hit.text ? 1 / (60 + hit.text.rank) : 0);
+        expect(hit.score).toBeCloseTo(fused, 12);
+      }
+      const scores = hybrid.hits.map((hit) => hit.score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    }
   });
 
   it.runIf(!vectors)('runs text and says why when vectors are unavailable: never an error', async () => {
