@@ -51,8 +51,10 @@ const stdio: ['ignore', 'ignore', 'inherit'] = ['ignore', 'ignore', 'inherit'];
 const server =
   (file: string, ...extra: string[]) =>
   (port: number) => [join(here, 'servers', file), String(port), ...extra];
+// The servers each verdict compares are neighbours in every round (measured seconds apart, so
+// under the same load); the others are for information.
 const targets: Target[] = [
-  { name: BARE, args: server('bare-fastify.ts') },
+  { name: REFERENCE, args: server('fastify-same-headers.ts') },
   {
     name: HARDENED,
     args: () => [join(here, '../src/cli.ts'), 'serve'],
@@ -65,10 +67,10 @@ const targets: Target[] = [
       API_RATE_LIMIT_PER_MINUTE: '1000000',
     }),
   },
-  { name: REFERENCE, args: server('fastify-same-headers.ts') },
+  { name: EXPRESS, args: server('express-hardened.ts') },
+  { name: BARE, args: server('bare-fastify.ts') },
   { name: NODE, args: server('node-http.ts') },
   { name: NODE_WITH_HEADERS, args: server('node-http.ts', 'with-headers') },
-  { name: EXPRESS, args: server('express-hardened.ts') },
 ];
 
 /** Server on core 0, load generator on core 1: they never take turns on one core. */
@@ -164,7 +166,7 @@ async function stop(running: Running): Promise<void> {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
-export async function benchEdge(rounds = 9, seconds = 3): Promise<BenchSection[]> {
+export async function benchEdge(rounds = 11, seconds = 3): Promise<BenchSection[]> {
   const pin = canPin();
   // The load generator (autocannon runs in this process) keeps to its own core until the
   // end of this suite ("pid N's current affinity list: 0,1" is taskset's answer).
@@ -243,7 +245,7 @@ function summarise(
       `hardened / reference, median of the ${rounds} per-round ratios = ${(vsReference * 100).toFixed(0)} % (target >= 85 %): ${passReference ? 'PASS' : 'FAIL'}; rounds: ${percentages(referenceRatios)} %`,
       `hardened / Express stack, median of the per-round ratios = ${vsExpress.toFixed(2)}x (target >= 2.3x): ${passExpress ? 'PASS' : 'FAIL'}; rounds: ${times(expressRatios)}`,
       `edge targets: ${passReference && passExpress && errors === 0 ? 'PASS' : 'FAIL'}${errors > 0 ? ` (${errors} errors)` : ''}`,
-      `method: every server started once and kept warm; each round measures every server for ${seconds} s after a 1 s warm-up, in alternating order (ABC..CBA); only the measured server runs, the others are paused (SIGSTOP); ${pin ? `servers pinned to core ${SERVER_CORE} and autocannon to core ${LOAD_CORE} (taskset), so the two never share a core` : 'no pinning (taskset or a second core missing): autocannon shares the cores with the server'}; the verdict takes the ratio within each round (same minute, same noise) and their median`,
+      `method: every server started once and kept warm; each round measures every server for ${seconds} s after a 1 s warm-up: reference, hardened, Express, then the servers for information, reversed every other round, so the servers a verdict compares are measured seconds apart; only the measured server runs, the others are paused (SIGSTOP); ${pin ? `servers pinned to core ${SERVER_CORE} and autocannon to core ${LOAD_CORE} (taskset), so the two never share a core` : 'no pinning (taskset or a second core missing): autocannon shares the cores with the server'}; the verdict takes the ratio within each round (same minute, same noise) and their median`,
       `by server CPU per request (less sensitive to a noisy machine than req/s): hardened ${cpu(hardened)} us, reference ${cpu(reference)} us (reference / hardened = ${((cpu(reference) / cpu(hardened)) * 100).toFixed(0)} %), Express stack ${cpu(express)} us (${(cpu(express) / cpu(hardened)).toFixed(2)}x hardened)`,
       `idle CPU: with no requests, hardened uses ${hardened?.idleCpuPercent} % of a core (the in-process worker's job polling, heartbeats and loops); during its rounds that is part of its CPU per request`,
       `for information: hardened / bare Fastify = ${(vsBare * 100).toFixed(0)} % (rounds: ${percentages(bareRatios)} %); the reference runs at ${((rps(reference) / rps(bare)) * 100).toFixed(0)} % of bare Fastify (medians)`,
