@@ -94,8 +94,17 @@ export async function buildApp(platform: AppPlatform, options: BuildAppOptions =
     },
   });
 
+  const { metrics } = platform;
+  // Route templates, never raw URLs: a request that matched no route has no routeOptions.url.
+  const connections: ConnectionPolicy = { closeEveryConnection: false };
+  const inFlight = trackInFlightRequests(
+    app,
+    (request, reply) => metrics.observeRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime / 1000),
+    connections,
+  );
   app.addHook('onRequest', (request, reply, done) => {
     stampResponseHeaders(request, reply);
+    inFlight.enter(reply);
     // HTTP/1.1 requires Host (RFC 9112 3.2); HTTP/1.0 clients may omit it.
     if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
       done(new AppError('VALIDATION_FAILED', 'An HTTP/1.1 request needs a Host header', { headers: { connection: 'close' } }));
@@ -121,19 +130,11 @@ export async function buildApp(platform: AppPlatform, options: BuildAppOptions =
       }),
     (request, reply) => appShell?.(request, reply),
   );
-  const { metrics } = platform;
-  // Route templates, never raw URLs: a request that matched no route has no routeOptions.url.
-  const connections: ConnectionPolicy = { closeEveryConnection: false };
-  const inFlight = trackInFlightRequests(
-    app,
-    (request, reply) => metrics.observeRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime / 1000),
-    connections,
-  );
-  registerShutdownDrain(app, inFlight, connections, platform.readiness);
+  registerShutdownDrain(app, inFlight.replies, connections, platform.readiness);
   await registerOverloadProtection(app, edge);
   await registerCors(app, config.corsOrigins);
   registerJsonBodyParser(app, edge.jsonMaxDepth);
-  registerTimeBudgets(app, edge.budgets, inFlight);
+  registerTimeBudgets(app, edge.budgets, inFlight.replies);
   await registerOpenApi(app);
   registerHealthRoutes(app, platform.readiness);
   registerMetricsRoute(app, metrics, config.monitoring.metricsToken);

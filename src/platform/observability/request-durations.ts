@@ -26,8 +26,8 @@ export class RequestDurations {
   readonly type = 'histogram' as const;
   readonly aggregator = 'sum' as const;
   readonly #bounds: readonly number[];
-  /** route -> `${method} ${status}` -> tally: a warm request allocates nothing. */
-  readonly #tallies = new Map<string, Map<string, Tally>>();
+  /** route -> method -> status -> tally: a warm request allocates nothing (not even a key string). */
+  readonly #tallies = new Map<string, Map<string, Map<number, Tally>>>();
 
   constructor(name: string, help: string, bounds: readonly number[]) {
     this.name = name;
@@ -36,16 +36,20 @@ export class RequestDurations {
   }
 
   observe(route: string, method: string, status: number, seconds: number): void {
-    let byRoute = this.#tallies.get(route);
-    if (!byRoute) {
-      byRoute = new Map();
-      this.#tallies.set(route, byRoute);
+    let byMethod = this.#tallies.get(route);
+    if (!byMethod) {
+      byMethod = new Map();
+      this.#tallies.set(route, byMethod);
     }
-    const key = `${method} ${status}`;
-    let tally = byRoute.get(key);
+    let byStatus = byMethod.get(method);
+    if (!byStatus) {
+      byStatus = new Map();
+      byMethod.set(method, byStatus);
+    }
+    let tally = byStatus.get(status);
     if (!tally) {
       tally = { labels: { route, method, status: String(status) }, buckets: new Float64Array(this.#bounds.length + 1), sum: 0, count: 0 };
-      byRoute.set(key, tally);
+      byStatus.set(status, tally);
     }
     const bounds = this.#bounds;
     let bucket = 0;
@@ -57,7 +61,7 @@ export class RequestDurations {
 
   /** Every label set with its request count (rampart_http_requests_total reads these). */
   *counts(): Iterable<{ labels: RequestLabels; count: number }> {
-    for (const byRoute of this.#tallies.values()) for (const tally of byRoute.values()) yield tally;
+    for (const byMethod of this.#tallies.values()) for (const byStatus of byMethod.values()) yield* byStatus.values();
   }
 
   /** prom-client's metric contract: what its registry renders and merges. */
