@@ -6,7 +6,7 @@
 // (default 2 and 2) are sqlmap's --level and --risk. Then the route fuzz test's hostile values
 // at ten times its volume (SCAN_FUZZ_RUNS random requests per operation, default 600, against
 // the test's 60), in the embedded shape: a 5xx for any of them fails the scan too.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,12 @@ const budgetSeconds = Number(process.env.SCAN_BUDGET_SECONDS ?? 300);
 const level = process.env.SCAN_LEVEL ?? '2';
 const risk = process.env.SCAN_RISK ?? '2';
 const fuzzRuns = process.env.SCAN_FUZZ_RUNS ?? '600';
+
+// Before anything starts: a missing sqlmap would otherwise end the run with the server left running.
+if (spawnSync('sqlmap', ['--version'], { stdio: 'ignore' }).error) {
+  console.error('scan: sqlmap is not installed (Debian: apt-get install sqlmap)');
+  process.exit(1);
+}
 
 const dataDir = mkdtempSync(join(tmpdir(), 'rampart-scan-'));
 const env = { DATA_DIR: dataDir, NODE_ENV: 'production', LOG_LEVEL: 'warn' };
