@@ -9,12 +9,12 @@
 // with SIGSTOP); the server and the load generator are pinned to different cores; and the
 // verdict is the median of the ratios taken within each round.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { freePort } from '../test/helpers/processes.ts';
-import { type BenchSection, percentile } from './lib.ts';
+import { freePort, waitFor } from '../test/helpers/processes.ts';
+import { type BenchSection, percentile, processCpuSeconds } from './lib.ts';
 
 interface Target {
   name: string;
@@ -80,15 +80,9 @@ function canPin(): boolean {
   return availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
 }
 
-async function waitUntilAnswering(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${url} never answered 200`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** Until `url` answers 200 (a server still starting refuses or answers otherwise). */
+function waitUntilAnswering(url: string, timeoutMs: number): Promise<true> {
+  return waitFor(async () => (await fetch(url)).ok || undefined, timeoutMs);
 }
 
 async function start(target: Target, pin: boolean): Promise<Running> {
@@ -109,11 +103,13 @@ async function start(target: Target, pin: boolean): Promise<Running> {
  * request, which scheduling noise on a shared machine blurs far less than req/s.
  */
 function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
+    return processCpuSeconds(pid);
+  } catch (error) {
+    // A server that has exited has no CPU figure: NaN shows in the table rather than ending the bench.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ESRCH') return Number.NaN;
+    throw error;
   }
 }
 

@@ -18,6 +18,13 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[index] as number;
 }
 
+/** CPU seconds (user + system) a process has used so far: utime and stime, the 12th and 13th fields of /proc/<pid>/stat after the command. */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /**
  * Deterministic pseudo-random integers below `max`, so every engine gets the same data and
  * queries: mulberry32 (a 32-bit generator with a 2^32 period), scaled from its high bits. It

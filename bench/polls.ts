@@ -14,7 +14,7 @@ import pg from 'pg';
 import { freePort } from '../test/helpers/processes.ts';
 import { createTestDatabase, scaleUrls } from '../test/helpers/shapes.ts';
 import { createVoters, type Voter } from '../test/helpers/voters.ts';
-import { type BenchSection, summarise } from './lib.ts';
+import { type BenchSection, processCpuSeconds, summarise } from './lib.ts';
 
 const ACCOUNTS = 1_000;
 const POLLS = 200;
@@ -146,10 +146,7 @@ function cpuByProcess(labels: Record<string, (cmdline: string, pid: number) => b
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
       const label = Object.keys(labels).find((name) => labels[name]?.(cmdline, Number(entry)));
       if (!label) continue;
-      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      totals[label] = (totals[label] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+      totals[label] = (totals[label] ?? 0) + processCpuSeconds(Number(entry));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && (error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
     }

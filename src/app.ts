@@ -95,10 +95,10 @@ export async function buildApp(platform: AppPlatform, options: BuildAppOptions =
   });
 
   const { metrics } = platform;
-  // Route templates, never raw URLs: a request that matched no route has no routeOptions.url.
   const connections: ConnectionPolicy = { closeEveryConnection: false };
   const inFlight = trackInFlightRequests(
     app,
+    // Route templates, never raw URLs: a request that matched no route has no routeOptions.url.
     (request, reply) => metrics.observeRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime / 1000),
     connections,
   );
