@@ -132,6 +132,7 @@ export interface JobsConfig {
   /** /health/ready fails when no worker beat for this long. */
   heartbeatGraceMs: number;
   pollingIntervalSeconds: number;
+  notifyPollingIntervalSeconds: number;
   /** Jobs a worker claims per fetch; a full batch means more work, so it fetches again at once. */
   batchSize: number;
   /** `rampart worker` serves /health/live and /health/ready here (HOST); unset: no listener. */
@@ -219,6 +220,15 @@ function shutdownTimes(env: Env): { shutdownGraceMs: number; shutdownDrainMs: nu
   if (shutdownDrainMs > shutdownGraceMs / 2)
     throw new ConfigError('SHUTDOWN_DRAIN_MS', `must be at most half of SHUTDOWN_GRACE_MS (${shutdownGraceMs})`);
   return { shutdownGraceMs, shutdownDrainMs };
+}
+
+/** pg-boss refuses a backstop poll shorter than the base one (it would poll faster with notifications than without). */
+function jobPollingIntervals(env: Env): { pollingIntervalSeconds: number; notifyPollingIntervalSeconds: number } {
+  const pollingIntervalSeconds = integer(env, 'JOB_POLL_INTERVAL_SECONDS', 2, 1, 600);
+  const notifyPollingIntervalSeconds = integer(env, 'JOB_NOTIFY_POLL_INTERVAL_SECONDS', Math.max(10, pollingIntervalSeconds), 1, 600);
+  if (notifyPollingIntervalSeconds < pollingIntervalSeconds)
+    throw new ConfigError('JOB_NOTIFY_POLL_INTERVAL_SECONDS', `must be at least JOB_POLL_INTERVAL_SECONDS (${pollingIntervalSeconds})`);
+  return { pollingIntervalSeconds, notifyPollingIntervalSeconds };
 }
 
 function redisKeyPrefix(env: Env): string {
@@ -336,7 +346,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       inProcessWorker: boolean(env, 'IN_PROCESS_WORKER', true),
       heartbeatIntervalMs: integer(env, 'WORKER_HEARTBEAT_INTERVAL_MS', 5_000, 100, 600_000),
       heartbeatGraceMs: integer(env, 'WORKER_HEARTBEAT_GRACE_MS', 30_000, 200, 3_600_000),
-      pollingIntervalSeconds: integer(env, 'JOB_POLL_INTERVAL_SECONDS', 2, 1, 600),
+      ...jobPollingIntervals(env),
       batchSize: integer(env, 'JOB_BATCH_SIZE', 5, 1, 100),
       healthPort: read(env, 'WORKER_HEALTH_PORT') === undefined ? undefined : integer(env, 'WORKER_HEALTH_PORT', 0, 0, 65535),
     },

@@ -117,6 +117,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       databaseUrl: config.databaseUrl,
       logger,
       pollingIntervalSeconds: config.jobs.pollingIntervalSeconds,
+      notifyPollingIntervalSeconds: config.jobs.notifyPollingIntervalSeconds,
       batchSize: config.jobs.batchSize,
       // Admins watch the queue live on the `jobs` topic.
       onStateChange: (change, requestId) => realtime.publish('jobs', `job.${change.state}`, change, requestId),

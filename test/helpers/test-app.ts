@@ -53,6 +53,7 @@ export async function startTestApp(shape: ShapeName, options: TestAppOptions = {
     AUTH_RATE_LIMIT_PER_MINUTE: '10000',
     WRITE_RATE_LIMIT_PER_MINUTE: '10000',
     JOB_POLL_INTERVAL_SECONDS: '1',
+    JOB_NOTIFY_POLL_INTERVAL_SECONDS: '1',
     // Load shedding trips on event-loop delay, which a busy 2-core machine running test files
     // in parallel (PGlite, Argon2id) produces by itself: only the shedding tests set a threshold.
     OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',

@@ -25,7 +25,7 @@ export function createPollsModule(platform: Platform, guard: Guard): PollsModule
   const { config } = platform;
   const voteLog: VoteLog = platform.redis
     ? new RedisVoteLog(platform.redis, config.redisKeyPrefix, config.polls.streamMaxLength, config.polls.blockMs)
-    : new TableVoteLog(platform.db);
+    : new TableVoteLog(platform.db, config.polls.claimIntervalMs);
   const service = new PollsService(platform, voteLog);
   const publisher = new ResultsPublisher(
     platform.realtime,

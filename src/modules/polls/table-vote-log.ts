@@ -15,10 +15,20 @@ const toEntry = (row: LogRow): LogEntry => ({ id: String(row.id), fields: row.en
 export class TableVoteLog implements VoteLog {
   readonly kind = 'table' as const;
   readonly #db: Database;
+  readonly #idleWaitMs: number;
   #waiters: (() => void)[] = [];
+  /** Counts wakes, so a read can tell an append that landed while its own take ran. */
+  #wakes = 0;
 
-  constructor(db: Database) {
+  /**
+   * Only this process appends (the DATA_DIR lock) and every append wakes the read, so an idle
+   * read waits `idleWaitMs` (the consumer's claim interval: it claims between reads), not the
+   * Redis read's short block; polling the table twice a second was most of an idle `serve`'s
+   * CPU after the job polls (README, "Jobs").
+   */
+  constructor(db: Database, idleWaitMs: number) {
     this.#db = db;
+    this.#idleWaitMs = idleWaitMs;
   }
 
   async prepare(): Promise<void> {}
@@ -78,18 +88,23 @@ export class TableVoteLog implements VoteLog {
           returning id, entry, deliveries`,
         [consumer, count],
       );
+    const wakesBefore = this.#wakes;
     let rows = await take();
+    if (rows.length === 0 && this.#wakes !== wakesBefore) rows = await take();
     if (rows.length === 0) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
+      const woken = await new Promise<boolean>((resolve) => {
+        const done = (byWake: boolean) => {
           clearTimeout(timer);
-          this.#waiters = this.#waiters.filter((waiter) => waiter !== done);
-          resolve();
+          this.#waiters = this.#waiters.filter((waiter) => waiter !== wake);
+          resolve(byWake);
         };
-        const timer = setTimeout(done, blockMs);
-        this.#waiters.push(done);
+        const wake = () => done(true);
+        const timer = setTimeout(() => done(false), Math.max(blockMs, this.#idleWaitMs));
+        this.#waiters.push(wake);
       });
-      if (stopping.aborted) return []; // woken by the stop: read nothing more
+      // Woken by the stop: read nothing more. Timed out: nothing was appended (the next read
+      // takes anything written to the table by other means first).
+      if (!woken || stopping.aborted) return [];
       rows = await take();
     }
     return rows.sort((a, b) => a.id - b.id).map(toEntry);
@@ -152,6 +167,7 @@ export class TableVoteLog implements VoteLog {
   }
 
   wake(): void {
+    this.#wakes += 1;
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const waiter of waiters) waiter();

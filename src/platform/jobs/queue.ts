@@ -2,14 +2,14 @@
 // backoff), a dead-letter queue, expiry so a dead worker's job runs again, enqueueing
 // inside the caller's transaction, and the request id carried into the job's logs.
 import type { PGlite } from '@electric-sql/pglite';
-import { type Job, type JobResult, PgBoss } from 'pg-boss';
+import { fromPglite, type Job, type JobResult, PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Database, Transaction } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { keysetPage } from '../http/keyset.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { JobErrorBoundary } from './error-boundary.ts';
-import { pgliteExecutor, type SqlExecutor, transactionExecutor } from './sql-adapter.ts';
+import { transactionExecutor } from './sql-adapter.ts';
 
 export const JOB_SCHEMA = 'pgboss';
 const REQUEST_ID_FIELD = '_request_id';
@@ -61,7 +61,10 @@ export interface JobQueueOptions {
   db: Database;
   databaseUrl: string | undefined;
   logger: Logger;
+  /** How often idle workers look for jobs while LISTEN/NOTIFY is unavailable. */
   pollingIntervalSeconds: number;
+  /** With LISTEN/NOTIFY, a new job wakes its workers at once; this backstop poll finds retries coming due. */
+  notifyPollingIntervalSeconds: number;
   batchSize: number;
   /** A job of this process started, completed or failed an attempt (the `jobs` realtime topic). */
   onStateChange?(change: JobStateChange, requestId: string): void;
@@ -87,10 +90,13 @@ export class JobQueue {
 
   constructor(options: JobQueueOptions) {
     this.#options = options;
-    const db: SqlExecutor | undefined = options.databaseUrl ? undefined : pgliteExecutor(options.db.driver as PGlite);
-    this.#boss = db
-      ? new PgBoss({ db, schema: JOB_SCHEMA } as ConstructorParameters<typeof PgBoss>[0])
-      : new PgBoss({ connectionString: options.databaseUrl, schema: JOB_SCHEMA, max: 4 });
+    // LISTEN/NOTIFY: a job enqueued (in any process) wakes the workers of its queue when the
+    // enqueueing transaction commits, so idle workers need not poll every queue every few
+    // seconds; an idle embedded `serve` spent most of its idle CPU on those polls (README, "Jobs").
+    // PGlite delivers notifications in-process; on Postgres pg-boss holds one listening connection.
+    this.#boss = options.databaseUrl
+      ? new PgBoss({ connectionString: options.databaseUrl, schema: JOB_SCHEMA, max: 4, useListenNotify: true })
+      : new PgBoss({ db: fromPglite(options.db.driver as PGlite), backend: 'pglite', schema: JOB_SCHEMA, useListenNotify: true });
     this.#boss.on('error', (error) => options.logger.error({ err: error }, 'job queue error'));
     this.#boundary = new JobErrorBoundary(options.logger);
   }
@@ -113,7 +119,10 @@ export class JobQueue {
         retryDelayMax: 300,
         expireInSeconds: definition.expireInSeconds ?? 300,
         deadLetter,
+        notify: true,
       });
+      // A queue created before notifications were on keeps its row: turn them on there too.
+      await this.#boss.updateQueue(definition.type, { notify: true });
       if (definition.cron) await this.#boss.schedule(definition.type, definition.cron);
     }
     this.#started = true;
@@ -130,6 +139,7 @@ export class JobQueue {
         definition.type,
         {
           pollingIntervalSeconds: this.#options.pollingIntervalSeconds,
+          notifyPollingIntervalSeconds: this.#options.notifyPollingIntervalSeconds,
           batchSize: this.#options.batchSize,
           burstWhenBatchFull: true,
           perJobResults: true,

@@ -24,7 +24,7 @@ afterEach(async () => {
 
 describe.each(shapes)('a malformed gzip import against a real process (%s shape)', (shape) => {
   it('is rejected; the process stays up, and a restart with the job pending does not crash', async () => {
-    const env: Record<string, string> = { LOG_LEVEL: 'warn', JOB_POLL_INTERVAL_SECONDS: '1' };
+    const env: Record<string, string> = { LOG_LEVEL: 'warn', JOB_POLL_INTERVAL_SECONDS: '1', JOB_NOTIFY_POLL_INTERVAL_SECONDS: '1' };
     if (shape === 'scale') {
       const database = await createTestDatabase();
       databases.push(database);
@@ -34,8 +34,8 @@ describe.each(shapes)('a malformed gzip import against a real process (%s shape)
     }
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const start = () => {
-      const server = startCli(['serve'], { ...env, PORT: String(port) });
+    const start = (extra: Record<string, string> = {}) => {
+      const server = startCli(['serve'], { ...env, ...extra, PORT: String(port) });
       running.push(server);
       return server;
     };
@@ -80,21 +80,28 @@ describe.each(shapes)('a malformed gzip import against a real process (%s shape)
     expect((await fetch(`${base}/health/live`)).status).toBe(200);
     expect(first.child.exitCode).toBeNull();
 
-    // Killed right after accepting another: the job is still pending when the next process starts.
-    const pending = await importBad();
-    first.child.kill('SIGKILL');
-    await first.exited;
     // A killed embedded process leaves its DATA_DIR lock until it goes stale (10 s), and a
     // restart before that exits saying so: retried as a supervisor would.
-    const second = await waitFor(async () => {
-      const server = start();
-      const up = await Promise.race([waitForHttp(`${base}/health/live`, 60_000).then(() => true), server.exited.then(() => false)]);
-      return up ? server : undefined;
-    }, 90_000);
+    const startWhenFree = (extra: Record<string, string> = {}) =>
+      waitFor(async () => {
+        const server = start(extra);
+        const up = await Promise.race([waitForHttp(`${base}/health/live`, 60_000).then(() => true), server.exited.then(() => false)]);
+        return up ? server : undefined;
+      }, 90_000);
+    // Another import accepted and the process killed before any worker took it (an API-only
+    // process: a worker beside the API is woken by the job's NOTIFY at once, and a job killed
+    // mid-run waits for its expiry instead): the job is pending when the next process starts.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const apiOnly = await startWhenFree({ IN_PROCESS_WORKER: 'false' });
+    const pending = await importBad();
+    apiOnly.child.kill('SIGKILL');
+    await apiOnly.exited;
+    const second = await startWhenFree();
     expect((await outcome(pending)).status).toBe('rejected');
     expect((await fetch(`${base}/health/live`)).status).toBe(200);
     expect(second.child.exitCode).toBeNull();
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-  }, 180_000); // two process starts (migrations, Argon2id) on a busy 2-core machine
+  }, 240_000); // three process starts (migrations, Argon2id) on a busy 2-core machine
 });

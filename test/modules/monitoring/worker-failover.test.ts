@@ -43,6 +43,7 @@ describe.runIf(scaleUrls)('evaluator failover between worker processes (scale sh
       REDIS_KEY_PREFIX: `t${Math.random().toString(16).slice(2, 10)}:`,
       LOG_LEVEL: 'info',
       JOB_POLL_INTERVAL_SECONDS: '1',
+      JOB_NOTIFY_POLL_INTERVAL_SECONDS: '1',
       ALERT_EVAL_INTERVAL: `${INTERVAL_MS}ms`,
       ALERT_RULES_FILE: rules,
       ALERT_WEBHOOK_URLS: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,

@@ -62,6 +62,7 @@ async function cluster(): Promise<Cluster> {
     VOTE_CLAIM_IDLE_MS: '1000',
     VOTE_CLAIM_INTERVAL_MS: '300',
     JOB_POLL_INTERVAL_SECONDS: '1',
+    JOB_NOTIFY_POLL_INTERVAL_SECONDS: '1',
     SHUTDOWN_GRACE_MS: '30000',
   };
   const base = `http://127.0.0.1:${port}`;

@@ -63,6 +63,7 @@ describe.runIf(scaleUrls)('realtime across two serve processes (scale)', () => {
       REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}:`,
       AUTH_RATE_LIMIT_PER_MINUTE: '1000',
       JOB_POLL_INTERVAL_SECONDS: '1',
+      JOB_NOTIFY_POLL_INTERVAL_SECONDS: '1',
     };
     // Only B runs jobs, so what a job publishes reaches A's sockets through Redis alone.
     b = await startServer(env);
