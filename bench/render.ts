@@ -15,7 +15,8 @@ import { loadConfig } from '../src/config.ts';
 import { RenderService } from '../src/modules/render/service.ts';
 import { AppError } from '../src/platform/errors.ts';
 import { freePort } from '../test/helpers/processes.ts';
-import { type BenchSection, measuredRun, type RateRun, summarise } from './lib.ts';
+import { type BenchSection, type RateRun, summarise } from './lib.ts';
+import { pacedRun } from './paced-load.ts';
 
 const RATE = 200;
 const CONNECTIONS = 16;
@@ -129,22 +130,15 @@ async function fixedRate(url: string, token: string, cold: boolean, seconds: num
   const warmBody = JSON.stringify({ markdown: benchDocument('warm') });
   const runTag = randomBytes(4).toString('hex');
   let counter = 0;
-  return measuredRun({
-    url: `${url}/api/v1/render`,
-    connections: CONNECTIONS,
-    overallRate: RATE,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        setupRequest: (request) => ({
-          ...request,
-          body: cold ? JSON.stringify({ markdown: benchDocument(`${runTag}-${counter++}`) }) : warmBody,
-        }),
-      },
-    ],
-  });
+  return pacedRun(
+    `${url}/api/v1/render`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: () => (cold ? JSON.stringify({ markdown: benchDocument(`${runTag}-${counter++}`) }) : warmBody),
+    },
+    { rate: RATE, seconds, connections: CONNECTIONS },
+  );
 }
 
 function baseline(): { n: number; p50: number; p95: number; p99: number } {
@@ -271,7 +265,7 @@ export async function benchRender(seconds = 20): Promise<BenchSection[]> {
         ...checks.map(([text, ok]) => `${text}: ${verdict(ok)}`),
         `render targets: ${verdict(pass)}`,
         `through \`rampart render\` the same targets are reported for information: cold p95 ${runs['through rampart render cold']?.p95} ms, warm p95 ${runs['through rampart render warm']?.p95} ms`,
-        `real \`rampart serve\` processes (embedded shape, NODE_ENV=production, LOG_LEVEL=warn) and a real \`rampart render\`; autocannon with ${CONNECTIONS} connections; all on the same 2 shared cores; cold = every request a distinct document (a nonce in its text), warm = one document, cached`,
+        `real \`rampart serve\` processes (embedded shape, NODE_ENV=production, LOG_LEVEL=warn) and a real \`rampart render\`; an open-loop load at a steady ${RATE} requests/s (one request every ${1000 / RATE} ms, answered or not; bench/paced-load.ts) over ${CONNECTIONS} keep-alive connections, latency from each request's send to its last byte; all on the same 2 shared cores; cold = every request a distinct document (a nonce in its text), warm = one document, cached`,
         `heap: measured in the bench process through RenderService (1 in 20 renders a new document, the rest cached; 8 MB cache), heapUsed after a full GC`,
       ],
       data: { rate: RATE, seconds, runs, baseline: base, heap, targets: TARGETS, pass },

@@ -94,9 +94,13 @@ export class JobQueue {
     // enqueueing transaction commits, so idle workers need not poll every queue every few
     // seconds; an idle embedded `serve` spent most of its idle CPU on those polls (README, "Jobs").
     // PGlite delivers notifications in-process; on Postgres pg-boss holds one listening connection.
+    // Two of pg-boss's own loops run far more often than this service needs: the flow
+    // (job dependencies) pass, unused here, every 5 s, and the cron sender every 5 s for
+    // housekeeping that is hourly at most. Each is a statement or two per tick on every process.
+    const common = { schema: JOB_SCHEMA, useListenNotify: true, flowIntervalSeconds: 60, cronWorkerIntervalSeconds: 30 };
     this.#boss = options.databaseUrl
-      ? new PgBoss({ connectionString: options.databaseUrl, schema: JOB_SCHEMA, max: 4, useListenNotify: true })
-      : new PgBoss({ db: fromPglite(options.db.driver as PGlite), backend: 'pglite', schema: JOB_SCHEMA, useListenNotify: true });
+      ? new PgBoss({ ...common, connectionString: options.databaseUrl, max: 4 })
+      : new PgBoss({ ...common, db: fromPglite(options.db.driver as PGlite), backend: 'pglite' });
     this.#boss.on('error', (error) => options.logger.error({ err: error }, 'job queue error'));
     this.#boundary = new JobErrorBoundary(options.logger);
   }
