@@ -79,7 +79,7 @@ export interface PollsConfig {
   votesPerAccountPerMinute: number;
   /** The vote stream's approximate cap (XADD MAXLEN ~): must stay above the worst backlog. */
   streamMaxLength: number;
-  /** Entries a consumer reads and applies in one transaction. */
+  /** Entries a consumer reads and applies in one statement. */
   batchSize: number;
   /** How long a consumer's read waits for new entries. */
   blockMs: number;

@@ -33,7 +33,7 @@ export function createPollsModule(platform: Platform, guard: Guard): PollsModule
     config.polls.eventsIntervalMs,
     platform.logger,
   );
-  const consumer = new VoteConsumer(voteLog, platform.db, service.repo, config.polls, platform.logger, async (outcome) => {
+  const consumer = new VoteConsumer(voteLog, service.repo, config.polls, platform.logger, async (outcome) => {
     await service.applied(outcome);
     for (const [pollId, requestId] of outcome.lastRequestIdByPoll) publisher.changed(pollId, requestId);
   });
