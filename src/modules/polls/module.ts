@@ -29,6 +29,7 @@ export function createPollsModule(platform: Platform, guard: Guard): PollsModule
   // largest share of the API's CPU per vote (bench/polls.ts, POLLS_BENCH_CPU_PROF). It
   // connects when `serve` registers the routes (the worker never appends).
   const votePath = platform.redis?.duplicate({ enableAutoPipelining: true, lazyConnect: true });
+  votePath?.on('error', () => {}); // the main client logs Redis outages; one line is enough
   const voteLog: VoteLog = platform.redis
     ? new RedisVoteLog(platform.redis, config.redisKeyPrefix, config.polls.streamMaxLength, config.polls.blockMs, votePath)
     : new TableVoteLog(platform.db);
@@ -61,7 +62,6 @@ export function createPollsModule(platform: Platform, guard: Guard): PollsModule
     consumer,
     routes: async (api) => {
       if (votePath) {
-        votePath.on('error', () => {}); // the main client logs Redis outages; one line is enough
         api.addHook('onClose', async () => votePath.disconnect());
         // Redis down at start: ioredis keeps reconnecting, and votes answer 503 until it is back.
         await votePath
