@@ -7,13 +7,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { freePort } from '../test/helpers/processes.ts';
 import { createTestDatabase, scaleUrls } from '../test/helpers/shapes.ts';
 import { createVoters, type Voter } from '../test/helpers/voters.ts';
+import { keepAliveLoad } from './keep-alive-load.ts';
 import { type BenchSection, processCpuSeconds, summarise } from './lib.ts';
 
 const ACCOUNTS = 1_000;
@@ -23,8 +23,13 @@ const TARGET_RATE = 5_000;
 const TARGET_DRAIN_MS = 2_000;
 const TARGET_FRESHNESS_P95_MS = 1_000;
 
+// POLLS_BENCH_CPU_PROF=<dir>: the API and the worker write V8 CPU profiles there on exit
+// (how the per-vote breakdown in the README was found; NODE_OPTIONS refuses --cpu-prof).
+const profileDir = process.env.POLLS_BENCH_CPU_PROF;
+
 function start(role: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [join(import.meta.dirname, '../src/cli.ts'), role], {
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${role}.cpuprofile`] : [];
+  return spawn(process.execPath, [...profile, join(import.meta.dirname, '../src/cli.ts'), role], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, ...env },
   });
@@ -79,62 +84,6 @@ async function bareXadd(redisUrl: string, key: string, seconds: number): Promise
   await redis.del(key);
   redis.disconnect();
   return Math.round(sent / seconds);
-}
-
-/**
- * Votes from CONNECTIONS keep-alive connections, each sending its next vote as soon as the
- * last is answered, until `seconds` pass; requests in flight then are awaited, so every
- * 202 the server sent is counted (a load generator that aborts at the deadline loses some).
- */
-async function voteLoad(
-  url: string,
-  seconds: number,
-  nth: (k: number) => { path: string; token: string; body: string },
-  method = 'POST',
-  expected = 202,
-): Promise<{ accepted: number; errors: number; latencies: number[] }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const { hostname, port } = new URL(url);
-  const latencies: number[] = [];
-  let accepted = 0;
-  let errors = 0;
-  let next = 0;
-  const until = performance.now() + seconds * 1000;
-  const send = (vote: { path: string; token: string; body: string }) =>
-    new Promise<number>((resolve) => {
-      const request = http.request(
-        {
-          agent,
-          hostname,
-          port,
-          method,
-          path: vote.path,
-          headers:
-            method === 'POST'
-              ? { authorization: `Bearer ${vote.token}`, 'content-type': 'application/json', 'content-length': vote.body.length }
-              : { authorization: `Bearer ${vote.token}` },
-        },
-        (response) => {
-          response.resume();
-          response.on('end', () => resolve(response.statusCode ?? 0));
-        },
-      );
-      request.on('error', () => resolve(0));
-      request.end(method === 'POST' ? vote.body : undefined);
-    });
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (performance.now() < until) {
-        const started = performance.now();
-        const status = await send(nth(next++));
-        latencies.push(performance.now() - started);
-        if (status === expected) accepted += 1;
-        else errors += 1;
-      }
-    }),
-  );
-  agent.destroy();
-  return { accepted, errors, latencies };
 }
 
 /** CPU seconds (user + system) used so far by each process whose command line matches, by label. */
@@ -264,13 +213,11 @@ export async function benchPolls(seconds = 20): Promise<BenchSection[]> {
 
     const baselineRate = await bareXadd(scaleUrls.redis, `${prefix}bare`, 5);
     // A second baseline: the same server answering an authenticated read (session lookup, rate limits), no vote.
-    const reads = await voteLoad(
-      url,
-      5,
-      (k) => ({ path: '/api/v1/auth/me', token: (voters[k % ACCOUNTS] as Voter).token, body: '' }),
-      'GET',
-      200,
-    );
+    const reads = await keepAliveLoad(url, { seconds: 5, connections: CONNECTIONS, expected: 200 }, (k) => ({
+      method: 'GET',
+      path: '/api/v1/auth/me',
+      token: (voters[k % ACCOUNTS] as Voter).token,
+    }));
     const readRate = Math.round(reads.accepted / 5);
 
     // Vote k is account k mod 1,000 in poll floor(k / 1,000): every (account, poll) pair once.
@@ -293,14 +240,12 @@ export async function benchPolls(seconds = 20): Promise<BenchSection[]> {
     };
     const cpuBefore = cpuByProcess(labels);
     const machineBefore = machineCpu();
-    const load = await voteLoad(url, seconds, (k) => {
-      const voter = voters[k % ACCOUNTS] as Voter;
-      return {
-        path: `/api/v1/polls/${pollIds[Math.floor(k / ACCOUNTS) % POLLS]}/votes`,
-        token: voter.token,
-        body: bodies[k % 4] as string,
-      };
-    });
+    const load = await keepAliveLoad(url, { seconds, connections: CONNECTIONS, expected: 202 }, (k) => ({
+      method: 'POST',
+      path: `/api/v1/polls/${pollIds[Math.floor(k / ACCOUNTS) % POLLS]}/votes`,
+      token: (voters[k % ACCOUNTS] as Voter).token,
+      body: bodies[k % 4] as string,
+    }));
     latencies.push(...load.latencies);
     const loadEnd = performance.now();
     const cpuAfter = cpuByProcess(labels);
@@ -387,6 +332,11 @@ export async function benchPolls(seconds = 20): Promise<BenchSection[]> {
     ];
   } finally {
     for (const child of children) await stop(child);
+    // The run's keys (a dedupe key per vote, the stream) go with it: left behind, they made the
+    // shared Redis larger run after run, and every SCAN of it (the alert evaluator's) slower.
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 })) {
+      if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+    }
     redis.disconnect();
     await pool.end();
     await database.drop();

@@ -79,7 +79,7 @@ export interface PollsConfig {
   votesPerAccountPerMinute: number;
   /** The vote stream's approximate cap (XADD MAXLEN ~): must stay above the worst backlog. */
   streamMaxLength: number;
-  /** Entries a consumer reads and applies in one transaction. */
+  /** Entries a consumer reads and applies in one statement. */
   batchSize: number;
   /** How long a consumer's read waits for new entries. */
   blockMs: number;
@@ -158,6 +158,8 @@ export interface AuthConfig {
   argon2Parallelism: number;
   sessionIdleTtlMs: number;
   sessionAbsoluteTtlMs: number;
+  /** How long a process reuses a validated session without reading it again (0: never); writes invalidate it at once. */
+  sessionCacheMs: number;
 }
 
 export interface RateLimitConfig {
@@ -307,6 +309,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       argon2Parallelism: integer(env, 'ARGON2_PARALLELISM', 1, 1, 16),
       sessionIdleTtlMs: integer(env, 'SESSION_IDLE_TTL_MINUTES', 7 * 24 * 60, 5, 365 * 24 * 60) * minute,
       sessionAbsoluteTtlMs: integer(env, 'SESSION_ABSOLUTE_TTL_DAYS', 30, 1, 365) * day,
+      sessionCacheMs: integer(env, 'SESSION_CACHE_MS', 10_000, 0, 60_000),
     },
     rateLimits: {
       loginPerAccountIp: integer(env, 'LOGIN_FAILURES_PER_ACCOUNT_IP', 5, 1, 1000),

@@ -22,6 +22,8 @@ export function createAuthModule(platform: Platform): AuthModule {
     service,
     guard,
     routes: async (api) => {
+      service.startSessionSync();
+      api.addHook('onClose', () => service.stopSessionSync());
       // Before the first request, so the first registration does not wait on the backfill.
       await service.accounts.ensureEmailSkeletons();
       await registerAuthRoutes(api, service, guard);

@@ -1,7 +1,6 @@
 // Database access of the accounts module: users and sessions, nothing else.
 import { and, asc, desc, eq, gt, inArray, lt, ne, sql } from 'drizzle-orm';
 import type { Orm } from '../../platform/db/database.ts';
-import { cachedRead, cachedWrite, type SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { sessions, users } from './schema.ts';
 
 export type UserRow = typeof users.$inferSelect;
@@ -17,15 +16,22 @@ export interface SessionWithUser {
   user: UserRow;
 }
 
+/** What the repo asks of the session cache (session-cache.ts). */
+export interface SessionReads {
+  read(tokenHash: string, load: () => Promise<SessionWithUser | undefined>): Promise<SessionWithUser | undefined>;
+  /** Runs a write to users or sessions: nothing cached survives it, in any process. */
+  writing<T>(write: () => Promise<T>): Promise<T>;
+}
+
 export class AuthRepo {
   readonly #db: Orm;
-  readonly #sessions: SingleWriterCache<SessionWithUser> | undefined;
+  readonly #sessions: SessionReads | undefined;
   // Every authenticated request runs this one: built once (Drizzle's query builder costs
   // more per call than the query itself, bench/reads.ts), and a named statement on Postgres.
   readonly #findSession;
 
-  /** `sessionCache` only where this process is the only writer of users and sessions (the embedded shape). */
-  constructor(db: Orm, sessionCache?: SingleWriterCache<SessionWithUser>) {
+  /** Without `sessionCache` every lookup reads the database (`rampart user create` needs none). */
+  constructor(db: Orm, sessionCache?: SessionReads) {
     this.#db = db;
     this.#sessions = sessionCache;
     this.#findSession = db
@@ -39,7 +45,7 @@ export class AuthRepo {
 
   /** Every write to users or sessions runs inside this: a cached session could be stale after it. */
   #changing<T>(write: () => Promise<T>): Promise<T> {
-    return cachedWrite(this.#sessions, write);
+    return this.#sessions ? this.#sessions.writing(write) : write();
   }
 
   /** For the one writer of users outside this repo (the email backfill's batch SQL). */
@@ -105,7 +111,8 @@ export class AuthRepo {
   }
 
   async findSessionWithUser(tokenHash: string): Promise<SessionWithUser | undefined> {
-    return cachedRead(this.#sessions, tokenHash, async () => (await this.#findSession.execute({ tokenHash }))[0]);
+    const load = async () => (await this.#findSession.execute({ tokenHash }))[0];
+    return this.#sessions ? this.#sessions.read(tokenHash, load) : load();
   }
 
   /** Moves the idle expiry only; the caller updates the session object it holds (cached or not) to match. */

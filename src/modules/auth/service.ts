@@ -9,6 +9,7 @@ import { Accounts } from './accounts.ts';
 import { normaliseEmail } from './emails.ts';
 import { assertAcceptablePassword, PasswordHasher } from './passwords.ts';
 import { AuthRepo, type Role, type SessionRow, sessionExpiry, type UserRow } from './repo.ts';
+import { SessionCache, type SessionCacheSync } from './session-cache.ts';
 import { generateSessionToken, hashSessionToken, isWellFormedToken } from './tokens.ts';
 
 export interface Authenticated {
@@ -23,6 +24,7 @@ export class AuthService {
   readonly #repo: AuthRepo;
   readonly #hasher: PasswordHasher;
   readonly #platform: Platform;
+  readonly #sessionCache: SessionCache;
   readonly #failuresByAccountIp;
   readonly #failuresByIp;
   readonly #registrationsByIp;
@@ -30,7 +32,15 @@ export class AuthService {
 
   constructor(platform: Platform) {
     this.#platform = platform;
-    this.#repo = new AuthRepo(platform.db.orm, platform.singleWriterCache());
+    const { config } = platform;
+    const sync: SessionCacheSync =
+      config.databaseUrl === undefined
+        ? { kind: 'local' }
+        : platform.redis
+          ? { kind: 'redis', redis: platform.redis, channel: `${config.redisKeyPrefix}auth:sessions-changed`, logger: platform.logger }
+          : { kind: 'none' };
+    this.#sessionCache = new SessionCache(config.auth.sessionCacheMs, sync);
+    this.#repo = new AuthRepo(platform.db.orm, this.#sessionCache);
     this.#hasher = new PasswordHasher(platform.config.auth);
     this.accounts = new Accounts(platform.db, this.#repo, this.#hasher, platform.logger);
     const limits = platform.config.rateLimits;
@@ -51,6 +61,15 @@ export class AuthService {
       points: limits.registrationsPerIpPerHour,
       durationSeconds: 3600,
     });
+  }
+
+  /** Where requests are authenticated (`serve`): hears other processes' session changes (scale shape). */
+  startSessionSync(): void {
+    this.#sessionCache.start();
+  }
+
+  stopSessionSync(): Promise<void> {
+    return this.#sessionCache.stop();
   }
 
   /** Housekeeping: expired sessions are refused anyway; this keeps the table small. */

@@ -1,12 +1,11 @@
 // The vote consumer, a loop of the polls module: reads batches from the vote log, applies
-// each in one transaction, acknowledges after commit, claims entries a dead consumer left
+// each in one statement, acknowledges after commit, claims entries a dead consumer left
 // pending, and moves an entry delivered more than N times to the dead letters. stop() lets
 // the batch in hand finish and be acknowledged, then resolves.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { PollsConfig } from '../../config.ts';
-import type { Database } from '../../platform/db/database.ts';
 import { isDependencyUnavailable } from '../../platform/errors.ts';
 import type { Loop } from '../../platform/module.ts';
 import type { BatchOutcome, PollsRepo } from './repo.ts';
@@ -35,7 +34,6 @@ export class VoteConsumer implements Loop {
   readonly consumerName = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   readonly stats: ConsumerStats = { batches: 0, applied: 0, rejected: 0, duplicates: 0, claimed: 0, deadLettered: 0 };
   readonly #log: VoteLog;
-  readonly #db: Database;
   readonly #repo: PollsRepo;
   readonly #config: PollsConfig;
   readonly #logger: Logger;
@@ -44,9 +42,8 @@ export class VoteConsumer implements Loop {
   #stop = new AbortController();
   #running: Promise<void> | undefined;
 
-  constructor(log: VoteLog, db: Database, repo: PollsRepo, config: PollsConfig, logger: Logger, onApplied: AppliedListener) {
+  constructor(log: VoteLog, repo: PollsRepo, config: PollsConfig, logger: Logger, onApplied: AppliedListener) {
     this.#log = log;
-    this.#db = db;
     this.#repo = repo;
     this.#config = config;
     this.#logger = logger.child({ loop: this.name, consumer: this.consumerName });
@@ -190,12 +187,7 @@ export class VoteConsumer implements Loop {
   }
 
   async #applyWhole(votes: { entry: LogEntry; vote: Vote }[]) {
-    const result = await this.#db.transaction((tx) =>
-      this.#repo.applyVotes(
-        tx,
-        votes.map((item) => item.vote),
-      ),
-    );
+    const result = await this.#repo.applyVotes(votes.map((item) => item.vote));
     const unusable = new Set(result.unusable);
     const done = votes.filter((item) => !unusable.has(item.vote)).map((item) => item.entry);
     for (const vote of result.unusable) {

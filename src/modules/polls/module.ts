@@ -23,17 +23,24 @@ export interface PollsModule extends Module {
 
 export function createPollsModule(platform: Platform, guard: Guard): PollsModule {
   const { config } = platform;
+  // The vote path's two Redis calls (the per-account limit, then the append) on a connection
+  // of their own with auto-pipelining: the calls of every vote in one turn of the event loop
+  // leave in one socket write, where each was a write of its own, and those writes were the
+  // largest share of the API's CPU per vote (bench/polls.ts, POLLS_BENCH_CPU_PROF). It
+  // connects when `serve` registers the routes (the worker never appends).
+  const votePath = platform.redis?.duplicate({ enableAutoPipelining: true, lazyConnect: true });
+  votePath?.on('error', () => {}); // the main client logs Redis outages; one line is enough
   const voteLog: VoteLog = platform.redis
-    ? new RedisVoteLog(platform.redis, config.redisKeyPrefix, config.polls.streamMaxLength, config.polls.blockMs)
+    ? new RedisVoteLog(platform.redis, config.redisKeyPrefix, config.polls.streamMaxLength, config.polls.blockMs, votePath)
     : new TableVoteLog(platform.db, config.polls.claimIntervalMs);
-  const service = new PollsService(platform, voteLog);
+  const service = new PollsService(platform, voteLog, votePath);
   const publisher = new ResultsPublisher(
     platform.realtime,
     async (pollId) => toResults(await service.results(pollId, true)),
     config.polls.eventsIntervalMs,
     platform.logger,
   );
-  const consumer = new VoteConsumer(voteLog, platform.db, service.repo, config.polls, platform.logger, async (outcome) => {
+  const consumer = new VoteConsumer(voteLog, service.repo, config.polls, platform.logger, async (outcome) => {
     await service.applied(outcome);
     for (const [pollId, requestId] of outcome.lastRequestIdByPoll) publisher.changed(pollId, requestId);
   });
@@ -53,7 +60,18 @@ export function createPollsModule(platform: Platform, guard: Guard): PollsModule
     service,
     voteLog,
     consumer,
-    routes: (api) => registerPollRoutes(api, service, guard),
+    routes: async (api) => {
+      if (votePath) {
+        api.addHook('onClose', async () => votePath.disconnect());
+        // Redis down at start: ioredis keeps reconnecting, and votes answer 503 until it is back.
+        await votePath
+          .connect()
+          .catch((error: unknown) =>
+            platform.logger.warn({ err: error }, 'vote path: Redis not reachable at start-up; votes answer 503 until it is'),
+          );
+      }
+      await registerPollRoutes(api, service, guard);
+    },
     loops: [
       {
         name: consumer.name,

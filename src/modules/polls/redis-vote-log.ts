@@ -107,6 +107,8 @@ function toEntries(raw: unknown): { id: string; fields: Record<string, unknown> 
 export class RedisVoteLog implements VoteLog {
   readonly kind = 'redis-stream' as const;
   readonly #redis: Redis;
+  /** Where votes are appended: the vote path's auto-pipelined connection when there is one. */
+  readonly #appender: Redis;
   readonly #stream: string;
   readonly #deadStream: string;
   readonly #prefix: string;
@@ -114,8 +116,9 @@ export class RedisVoteLog implements VoteLog {
   readonly #blockMs: number;
   #reader: Redis | undefined;
 
-  constructor(redis: Redis, keyPrefix: string, maxLength: number, blockMs: number) {
+  constructor(redis: Redis, keyPrefix: string, maxLength: number, blockMs: number, appender: Redis = redis) {
     this.#redis = redis;
+    this.#appender = appender;
     this.#prefix = `${keyPrefix}polls:`;
     this.#stream = `${this.#prefix}votes`;
     this.#deadStream = `${this.#prefix}votes:dead`;
@@ -148,7 +151,7 @@ export class RedisVoteLog implements VoteLog {
       this.#pendingKey(vote.pollId),
     ];
     const args = [this.#maxLength, vote.voteId, vote.pollId, vote.userId, vote.option, vote.requestId, closesAt ?? ''];
-    const outcome = await run(this.#redis, SCRIPTS.append, keys, args).catch(unavailable);
+    const outcome = await run(this.#appender, SCRIPTS.append, keys, args).catch(unavailable);
     return outcome as AppendOutcome;
   }
 

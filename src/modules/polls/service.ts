@@ -2,13 +2,13 @@
 // and append in one atomic step of the vote log); results from a short cache that each
 // applied batch invalidates.
 import { randomUUID } from 'node:crypto';
-import { ReplyError } from 'ioredis';
+import { type Redis, ReplyError } from 'ioredis';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from '../../platform/errors.ts';
 import { decodeCursor, isTimestampText, isUuid, keysetPage } from '../../platform/http/keyset.ts';
 import type { RequestContext } from '../../platform/http/request-context.ts';
 import type { Platform } from '../../platform/platform.ts';
-import { rateLimitedError, reservePoint } from '../../platform/security/rate-limiters.ts';
+import { RateLimiters, rateLimitedError, reservePoint } from '../../platform/security/rate-limiters.ts';
 import type { BatchOutcome, PollRow } from './repo.ts';
 import { PollsRepo } from './repo.ts';
 import { MemoryResultsCache, RedisResultsCache, type ResultsCache, type ResultsSnapshot } from './results-cache.ts';
@@ -43,14 +43,16 @@ export class PollsService {
   /** Votes this process accepted (202), for the vote metrics. */
   accepted = 0;
 
-  constructor(platform: Platform, log: VoteLog) {
+  /** `votePath`: the vote path's own auto-pipelined Redis connection (module.ts), for the per-account vote limit. */
+  constructor(platform: Platform, log: VoteLog, votePath?: Redis) {
     const { config } = platform;
     this.#repo = new PollsRepo(platform.db);
     this.#log = log;
     this.#cache = platform.redis
       ? new RedisResultsCache(platform.redis, config.redisKeyPrefix, config.polls.resultsCacheMs)
       : new MemoryResultsCache(config.polls.resultsCacheMs);
-    this.#votesPerAccount = platform.rateLimiters.create({
+    const limiters = votePath ? new RateLimiters(votePath, config.redisKeyPrefix, platform.metrics) : platform.rateLimiters;
+    this.#votesPerAccount = limiters.create({
       name: 'votes-account',
       points: config.polls.votesPerAccountPerMinute,
       durationSeconds: 60,

@@ -1,0 +1,139 @@
+// Validated sessions kept in memory for SESSION_CACHE_MS, so an authenticated request
+// need not read Postgres (the polls bench: that read was most of a vote's API and Postgres
+// CPU). Every write to users or sessions (sign-out, revocation, deactivation, role or
+// password change) empties the cache of the process that wrote and, in the scale shape,
+// of every other process through Redis pub/sub. A process trusts its cache only while it
+// can hear those messages: in the scale shape only while its subscriber connection is
+// subscribed (down or reconnecting, every request reads the database, and what was cached
+// before is dropped, since messages sent meanwhile are lost); in the embedded shape always
+// (the DATA_DIR lock admits one process); in the scale shape without Redis never.
+import { randomUUID } from 'node:crypto';
+import { type Redis, ReplyError } from 'ioredis';
+import type { Logger } from 'pino';
+import { type SessionReads, type SessionWithUser, sessionExpiry } from './repo.ts';
+
+export type SessionCacheSync =
+  /** One process writes users and sessions: invalidating in process is all there is to do. */
+  | { kind: 'local' }
+  /** Others write too and nothing tells us when: no caching at all. */
+  | { kind: 'none' }
+  | { kind: 'redis'; redis: Redis; channel: string; logger: Logger };
+
+const MAX_ENTRIES = 10_000;
+
+export class SessionCache implements SessionReads {
+  readonly #ttlMs: number;
+  readonly #sync: SessionCacheSync;
+  readonly #entries = new Map<string, { value: SessionWithUser; until: number }>();
+  /** Messages this process published come back over Redis: the origin tells them apart. */
+  readonly #origin = randomUUID();
+  // A read that started before an invalidation may finish after it: what it read is kept
+  // only if no invalidation happened in between.
+  #generation = 0;
+  #live: boolean;
+  #subscriber: Redis | undefined;
+
+  constructor(ttlMs: number, sync: SessionCacheSync) {
+    this.#ttlMs = ttlMs;
+    this.#sync = sync;
+    this.#live = sync.kind === 'local';
+  }
+
+  /** Whether cached sessions are trusted now (scale shape: the subscription is up). */
+  get live(): boolean {
+    return this.#live && this.#ttlMs > 0;
+  }
+
+  /** The cached session, or `load()`'s, which is kept until the cache lifetime or the session's own expiry, whichever is first. */
+  async read(tokenHash: string, load: () => Promise<SessionWithUser | undefined>): Promise<SessionWithUser | undefined> {
+    if (!this.live) return load();
+    const now = Date.now();
+    const entry = this.#entries.get(tokenHash);
+    if (entry !== undefined) {
+      if (entry.until > now) return entry.value;
+      this.#entries.delete(tokenHash);
+    }
+    const readAt = this.#generation;
+    const value = await load();
+    if (value === undefined || !this.live || readAt !== this.#generation) return value;
+    // Another process may slide the idle expiry: past the one we read, read again rather than refuse.
+    const until = Math.min(now + this.#ttlMs, sessionExpiry(value.session).getTime());
+    if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
+    this.#entries.set(tokenHash, { value, until });
+    return value;
+  }
+
+  /**
+   * Runs a write to users or sessions. Reads under way lose their result, nothing cached
+   * here survives it, and once it is done every other process is told before this resolves,
+   * so the response to a sign-out leaves after the message.
+   */
+  async writing<T>(write: () => Promise<T>): Promise<T> {
+    this.#invalidate();
+    try {
+      return await write();
+    } finally {
+      this.#invalidate();
+      await this.#broadcast();
+    }
+  }
+
+  /** Scale shape: subscribes to other processes' invalidations; until subscribed the cache is bypassed. */
+  start(): void {
+    const sync = this.#sync;
+    if (sync.kind !== 'redis' || this.#subscriber) return;
+    // Subscribed again by hand on every connection, so "live" means confirmed by Redis.
+    const subscriber = sync.redis.duplicate({ autoResubscribe: false });
+    this.#subscriber = subscriber;
+    subscriber.on('message', (_channel: string, origin: string) => {
+      if (origin !== this.#origin) this.#invalidate();
+    });
+    subscriber.on('error', () => {}); // the main client logs Redis outages; one line is enough
+    const dark = () => {
+      this.#live = false;
+      this.#invalidate();
+    };
+    subscriber.on('close', dark);
+    subscriber.on('end', dark);
+    subscriber.on('ready', () => {
+      subscriber
+        .subscribe(sync.channel)
+        .then(() => {
+          if (this.#subscriber !== subscriber || subscriber.status !== 'ready') return;
+          // Whatever was read while we could not hear may be stale: start empty.
+          this.#invalidate();
+          this.#live = true;
+        })
+        .catch((error: unknown) => sync.logger.warn({ err: error }, 'session cache subscribe failed; sessions are read from the database'));
+    });
+  }
+
+  async stop(): Promise<void> {
+    const subscriber = this.#subscriber;
+    this.#subscriber = undefined;
+    if (this.#sync.kind === 'redis') this.#live = false;
+    this.#invalidate();
+    subscriber?.disconnect();
+  }
+
+  #invalidate(): void {
+    this.#generation += 1;
+    this.#entries.clear();
+  }
+
+  async #broadcast(): Promise<void> {
+    const sync = this.#sync;
+    if (sync.kind !== 'redis') return;
+    try {
+      await sync.redis.publish(sync.channel, this.#origin);
+    } catch (error) {
+      if (error instanceof ReplyError) throw error; // Redis answered: a bug of ours, not an outage
+      // The write stands. A process that cannot hear Redis reads the database anyway; only one
+      // still subscribed while this one cannot reach Redis keeps its entries, for SESSION_CACHE_MS at most.
+      sync.logger.error(
+        { err: error, event: 'auth.session_invalidation_not_sent' },
+        'session change not broadcast: other processes may accept the old session until their cache entries expire',
+      );
+    }
+  }
+}
