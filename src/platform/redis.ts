@@ -12,11 +12,6 @@ export function createRedis(url: string, logger: Logger): Redis {
     // Keep reconnecting forever, at most every 2 s: Redis coming back must heal us.
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     lazyConnect: false,
-    // Commands issued in one turn of the event loop leave in one socket write: a burst of
-    // requests each checking its rate limits costs one write, not one per call (the polls
-    // bench profiled socket writes as the largest share of the API's CPU). Connections that
-    // subscribe or block (duplicates of this one) turn it off.
-    enableAutoPipelining: true,
   });
   let lastLogged = 0;
   client.on('error', (error) => {

@@ -83,7 +83,7 @@ export class SessionCache implements SessionReads {
     const sync = this.#sync;
     if (sync.kind !== 'redis' || this.#subscriber) return;
     // Subscribed again by hand on every connection, so "live" means confirmed by Redis.
-    const subscriber = sync.redis.duplicate({ autoResubscribe: false, enableAutoPipelining: false });
+    const subscriber = sync.redis.duplicate({ autoResubscribe: false });
     this.#subscriber = subscriber;
     subscriber.on('message', (_channel: string, origin: string) => {
       if (origin !== this.#origin) this.#invalidate();

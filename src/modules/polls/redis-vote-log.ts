@@ -300,7 +300,7 @@ export class RedisVoteLog implements VoteLog {
   #readerConnection(): Redis {
     // Its own connection: a blocked read would hold up every other command on a shared one,
     // and it may wait longer than the shared client's command timeout.
-    this.#reader ??= this.#redis.duplicate({ commandTimeout: this.#blockMs + 5_000, enableAutoPipelining: false });
+    this.#reader ??= this.#redis.duplicate({ commandTimeout: this.#blockMs + 5_000 });
     return this.#reader;
   }
 
