@@ -112,7 +112,10 @@ export function isDependencyUnavailable(error: unknown): boolean {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) return true;
     if (
-      /Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Connection is closed/i.test(current.message)
+      // pg's client refuses every query after its connection died ("... and is not queryable").
+      /Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Connection is closed|is not queryable/i.test(
+        current.message,
+      )
     ) {
       return true;
     }
