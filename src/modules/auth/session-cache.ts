@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Redis, ReplyError } from 'ioredis';
 import type { Logger } from 'pino';
+import { SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { type SessionReads, type SessionWithUser, sessionExpiry } from './repo.ts';
 
 export type SessionCacheSync =
@@ -24,18 +25,18 @@ const MAX_ENTRIES = 10_000;
 export class SessionCache implements SessionReads {
   readonly #ttlMs: number;
   readonly #sync: SessionCacheSync;
-  readonly #entries = new Map<string, { value: SessionWithUser; until: number }>();
+  // The generation guard (a read that overlapped an invalidation is not kept), the bound on
+  // entries and the invalidation around a write are the single-writer cache's.
+  readonly #entries: SingleWriterCache<SessionWithUser>;
   /** Messages this process published come back over Redis: the origin tells them apart. */
   readonly #origin = randomUUID();
-  // A read that started before an invalidation may finish after it: what it read is kept
-  // only if no invalidation happened in between.
-  #generation = 0;
   #live: boolean;
   #subscriber: Redis | undefined;
 
   constructor(ttlMs: number, sync: SessionCacheSync) {
     this.#ttlMs = ttlMs;
     this.#sync = sync;
+    this.#entries = new SingleWriterCache({ maxEntries: MAX_ENTRIES, maxAgeMs: ttlMs });
     this.#live = sync.kind === 'local';
   }
 
@@ -48,18 +49,13 @@ export class SessionCache implements SessionReads {
   async read(tokenHash: string, load: () => Promise<SessionWithUser | undefined>): Promise<SessionWithUser | undefined> {
     if (!this.live) return load();
     const now = Date.now();
-    const entry = this.#entries.get(tokenHash);
-    if (entry !== undefined) {
-      if (entry.until > now) return entry.value;
-      this.#entries.delete(tokenHash);
-    }
-    const readAt = this.#generation;
+    const cached = this.#entries.get(tokenHash);
+    if (cached !== undefined) return cached;
+    const readAt = this.#entries.generation();
     const value = await load();
-    if (value === undefined || !this.live || readAt !== this.#generation) return value;
+    if (value === undefined || !this.live) return value;
     // Another process may slide the idle expiry: past the one we read, read again rather than refuse.
-    const until = Math.min(now + this.#ttlMs, sessionExpiry(value.session).getTime());
-    if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
-    this.#entries.set(tokenHash, { value, until });
+    this.#entries.set(tokenHash, value, readAt, Math.min(now + this.#ttlMs, sessionExpiry(value.session).getTime()));
     return value;
   }
 
@@ -69,11 +65,9 @@ export class SessionCache implements SessionReads {
    * so the response to a sign-out leaves after the message.
    */
   async writing<T>(write: () => Promise<T>): Promise<T> {
-    this.#invalidate();
     try {
-      return await write();
+      return await this.#entries.writing(write);
     } finally {
-      this.#invalidate();
       await this.#broadcast();
     }
   }
@@ -86,12 +80,12 @@ export class SessionCache implements SessionReads {
     const subscriber = sync.redis.duplicate({ autoResubscribe: false });
     this.#subscriber = subscriber;
     subscriber.on('message', (_channel: string, origin: string) => {
-      if (origin !== this.#origin) this.#invalidate();
+      if (origin !== this.#origin) this.#entries.invalidate();
     });
     subscriber.on('error', () => {}); // the main client logs Redis outages; one line is enough
     const dark = () => {
       this.#live = false;
-      this.#invalidate();
+      this.#entries.invalidate();
     };
     subscriber.on('close', dark);
     subscriber.on('end', dark);
@@ -101,7 +95,7 @@ export class SessionCache implements SessionReads {
         .then(() => {
           if (this.#subscriber !== subscriber || subscriber.status !== 'ready') return;
           // Whatever was read while we could not hear may be stale: start empty.
-          this.#invalidate();
+          this.#entries.invalidate();
           this.#live = true;
         })
         .catch((error: unknown) => sync.logger.warn({ err: error }, 'session cache subscribe failed; sessions are read from the database'));
@@ -112,13 +106,8 @@ export class SessionCache implements SessionReads {
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
     if (this.#sync.kind === 'redis') this.#live = false;
-    this.#invalidate();
+    this.#entries.invalidate();
     subscriber?.disconnect();
-  }
-
-  #invalidate(): void {
-    this.#generation += 1;
-    this.#entries.clear();
   }
 
   async #broadcast(): Promise<void> {

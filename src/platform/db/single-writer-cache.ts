@@ -8,7 +8,8 @@
 // age limit is a second bound, not the mechanism. A write inside a transaction is safe
 // because PGlite runs no other query until that transaction ends: a read that waited
 // for it reads the committed row and, having started after the write's invalidation, may
-// cache it.
+// cache it. The auth module's session cache (modules/auth/session-cache.ts) keeps its entries
+// in one of these too and adds what several processes need: a Redis broadcast of each write.
 
 export interface SingleWriterCacheOptions {
   maxEntries: number;
@@ -41,24 +42,26 @@ export class SingleWriterCache<Value> {
     return this.#generation;
   }
 
-  set(key: string, value: Value, readAt: number): void {
+  /** `until` (epoch ms) replaces the age limit for this entry when the caller knows an earlier end. */
+  set(key: string, value: Value, readAt: number, until = Date.now() + this.#options.maxAgeMs): void {
     if (readAt !== this.#generation) return;
     // Map keeps insertion order: past the bound, the oldest entry goes.
     if (this.#entries.size >= this.#options.maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
-    this.#entries.set(key, { value, until: Date.now() + this.#options.maxAgeMs });
+    this.#entries.set(key, { value, until });
   }
 
   /** Runs a write to the cached tables: reads under way lose their result, and nothing cached survives it. */
   async writing<T>(write: () => Promise<T>): Promise<T> {
-    this.#invalidate();
+    this.invalidate();
     try {
       return await write();
     } finally {
-      this.#invalidate();
+      this.invalidate();
     }
   }
 
-  #invalidate(): void {
+  /** Nothing cached survives, and reads under way lose their result (a write elsewhere was announced). */
+  invalidate(): void {
     this.#generation += 1;
     this.#entries.clear();
   }
