@@ -2,7 +2,7 @@
 // fenced code is highlighted with token classes and its text kept, links get their rel.
 import { parseDocument } from 'htmlparser2';
 import { describe, expect, it } from 'vitest';
-import { knownLanguage, render } from '../../../src/modules/render/renderer.ts';
+import { isAllowlistedHighlight, knownLanguage, render } from '../../../src/modules/render/renderer.ts';
 import { unsafeParts } from './html-safety.ts';
 import { XSS_CORPUS } from './xss-corpus.ts';
 
@@ -152,5 +152,106 @@ describe('renderer: highlighting', () => {
   it('highlights a whole code document in its language', () => {
     const html = render({ kind: 'code', text: 'package main\n\nfunc main() {}\n', language: 'go' });
     expect(html).toMatch(/^<pre><code class="hljs language-go"><span class="hljs-keyword">package<\/span>/);
+  });
+});
+
+// highlight.js's blocks skip sanitize-html when they have its own shape and rejoin the
+// sanitized Markdown afterwards: these hold the result to the same allowlist.
+describe('renderer: highlighted blocks within the allowlist', () => {
+  const ALLOWED_ELEMENTS = new Set([
+    'h1',
+    'h2',
+    'h3',
+    'h4',
+    'h5',
+    'h6',
+    'p',
+    'br',
+    'hr',
+    'blockquote',
+    'ul',
+    'ol',
+    'li',
+    'strong',
+    'em',
+    's',
+  ]);
+  for (const name of ['code', 'pre', 'span', 'a', 'img', 'table', 'thead', 'tbody', 'tr', 'th', 'td']) ALLOWED_ELEMENTS.add(name);
+  const SPAN_CLASS = /^(?:hljs-[a-z0-9_-]+|[a-z0-9-]*_)$/;
+  const LANGUAGES = ['xml', 'markdown', 'javascript', 'typescript', 'python', 'sql', 'css', 'bash', 'yaml', 'json', 'nosuchlang'];
+
+  function outsideAllowlist(html: string): string[] {
+    const found: string[] = [];
+    const visit = (node: Node) => {
+      if (node.type !== 'text' && node.type !== 'root' && node.type !== 'comment') {
+        if (!node.name || !ALLOWED_ELEMENTS.has(node.name)) found.push(`<${node.name ?? node.type}>`);
+        const classes = (node.attribs?.class ?? '').split(' ').filter(Boolean);
+        if (node.name === 'span') found.push(...classes.filter((name) => !SPAN_CLASS.test(name)).map((name) => `span.${name}`));
+        if (node.name === 'code')
+          found.push(...classes.filter((name) => !/^(?:hljs|language-[a-z0-9+#_-]+)$/.test(name)).map((name) => `code.${name}`));
+        if (node.name === 'span' || node.name === 'code') {
+          found.push(
+            ...Object.keys(node.attribs ?? {})
+              .filter((name) => name !== 'class')
+              .map((name) => `${node.name}[${name}]`),
+          );
+        }
+      }
+      for (const child of node.children ?? []) visit(child);
+    };
+    visit(parseDocument(html, { decodeEntities: true }) as unknown as Node);
+    return found;
+  }
+
+  it('keeps every corpus input fenced in each language to the allowlisted elements and classes', () => {
+    const failures: { language: string; input: string; outside: string[] }[] = [];
+    for (const language of LANGUAGES) {
+      for (const input of XSS_CORPUS) {
+        // A fence longer than any backtick run in the input, so the input stays inside it.
+        const fence = '`'.repeat(Math.max(3, ...[...input.matchAll(/`+/g)].map((run) => run[0].length + 1)));
+        const html = render({ kind: 'markdown', text: `Before\n\n${fence}${language}\n${input}\n${fence}\n\nAfter` });
+        const outside = [...outsideAllowlist(html), ...unsafeParts(html)];
+        if (outside.length > 0) failures.push({ language, input, outside });
+        if (!html.startsWith('<p>Before</p>') || !html.trimEnd().endsWith('<p>After</p>'))
+          failures.push({ language, input, outside: ['order'] });
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('accepts highlight.js output as it is, and no shape that could carry markup', () => {
+    expect(
+      isAllowlistedHighlight('<span class="hljs-keyword">def</span> f(): <span class="hljs-title function_">x</span> &lt;b&gt; &amp;'),
+    ).toBe(true);
+    for (const hostile of [
+      '<img src=x onerror=alert(1)>',
+      '<span class="hljs-keyword" onclick="x">def</span>',
+      '<span class=hljs-keyword>def</span>',
+      '<span class="hljs-keyword"><script>alert(1)</script></span>',
+      '<span class="hljs-x" style="color:red">a</span>',
+      '<span class="language-javascript">a</span>',
+      '<span class="hljs-x">a</span><a href="javascript:alert(1)">b</a>',
+      'a > b',
+      '</code></pre><script>alert(1)</script>',
+    ]) {
+      expect(isAllowlistedHighlight(hostile), hostile).toBe(false);
+    }
+  });
+
+  it('sends a block of another shape through sanitize-html: HTML with a script element keeps its tokens, loses the sub-language class', () => {
+    const html = render({ kind: 'markdown', text: '```html\n<script>var a = "<b>";</script>\n```' });
+    expect(html).not.toContain('language-javascript');
+    expect(html).toContain('<span class="hljs-keyword">var</span>');
+    expect(textOf(elements(html, 'code')[0] as Node)).toBe('<script>var a = "<b>";</script>\n');
+  });
+
+  it('renders fences in place inside lists and quotes, and a document cannot write a block placeholder', () => {
+    const text =
+      '- item\n\n  ```sql\n  SELECT 1;\n  ```\n\n> quoted\n>\n> ```python\n> pass\n> ```\n\n<pre>rampart-code-0-0</pre> rampart-code-0-0';
+    const html = render({ kind: 'markdown', text });
+    expect(html).toMatch(/<li>[\s\S]*<code class="hljs language-sql">[\s\S]*<\/li>/);
+    expect(html).toMatch(/<blockquote>[\s\S]*<code class="hljs language-python">[\s\S]*<\/blockquote>/);
+    expect(html).toContain('&lt;pre&gt;rampart-code-0-0&lt;/pre&gt; rampart-code-0-0');
+    expect(elements(html, 'pre')).toHaveLength(2);
   });
 });
