@@ -29,7 +29,7 @@ const CLOSES = /\r\nconnection:[ \t]*close/i;
 const CHUNKED = /\r\ntransfer-encoding:/i;
 
 /** One keep-alive connection; `send` resolves with the answer's status, 0 when none could be read. */
-class Connection {
+export class KeepAliveConnection {
   readonly #host: string;
   readonly #port: number;
   #socket: net.Socket | undefined;
@@ -115,7 +115,7 @@ export async function keepAliveLoad(
       : `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
   await Promise.all(
     Array.from({ length: options.connections }, async () => {
-      const connection = new Connection(hostname, Number(port));
+      const connection = new KeepAliveConnection(hostname, Number(port));
       try {
         while (performance.now() < until) {
           const started = performance.now();

@@ -1,6 +1,6 @@
 // Render bench (issue 17): a 10 KB Markdown document with 5 fenced blocks in 3 languages,
 // POST /api/v1/render at a fixed 200 requests/s for 20 s, cold (every request a distinct
-// document) and warm (cached), against a real `rampart serve` rendering in-process and one
+// document; in-process, three rounds, judged by their median) and warm (cached), against a real `rampart serve` rendering in-process and one
 // calling a real `rampart render`; the API's event-loop delay during the cold run; heap across
 // 100,000 renders; baseline in the same run: markdown-it alone on the same input, in-process.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -23,6 +23,7 @@ const CONNECTIONS = 16;
 const PASSWORD = 'bench-render-password-1';
 const TARGETS = { coldP95: 30, warmP95: 5, heapGrowth: 0.1, loopDelayP99: 20 };
 const HEAP_RENDERS = 100_000;
+const COLD_ROUNDS = 3;
 
 const BLOCKS = [
   [
@@ -126,16 +127,35 @@ async function loopDelay(server: Server, signal: 'SIGUSR1' | 'SIGUSR2'): Promise
   return undefined;
 }
 
+type ColdRun = RateRun & { loopDelay?: { p50: number; p99: number; max: number } };
+
+/**
+ * The cold verdict's figures: the median of the rounds' p95 and of their loop-delay p99. The
+ * machine is shared; one 20 s window can fall in a slow spell of the host (a CPU-bound loop
+ * here ran at 0.55-1.1x its median speed from one 200 ms to the next), so every round is in the table.
+ */
+function medianRound(rounds: ColdRun[]): ColdRun {
+  const middle = <T>(values: T[], by: (value: T) => number) =>
+    [...values].sort((a, b) => by(a) - by(b))[Math.floor(values.length / 2)] as T;
+  const byP95 = middle(rounds, (run) => run.p95);
+  const delays = rounds.flatMap((run) => (run.loopDelay ? [run.loopDelay] : []));
+  return { ...byP95, loopDelay: delays.length === rounds.length ? middle(delays, (delay) => delay.p99) : undefined };
+}
+
 async function fixedRate(url: string, token: string, cold: boolean, seconds: number): Promise<RateRun> {
   const warmBody = JSON.stringify({ markdown: benchDocument('warm') });
   const runTag = randomBytes(4).toString('hex');
+  // Made before the clock starts: the generator shares the 2 cores with the server it measures.
+  const coldBodies = cold
+    ? Array.from({ length: RATE * seconds }, (_, index) => JSON.stringify({ markdown: benchDocument(`${runTag}-${index}`) }))
+    : [];
   let counter = 0;
   return pacedRun(
     `${url}/api/v1/render`,
     {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: () => (cold ? JSON.stringify({ markdown: benchDocument(`${runTag}-${counter++}`) }) : warmBody),
+      body: () => (cold ? (coldBodies[counter++] as string) : warmBody),
     },
     { rate: RATE, seconds, connections: CONNECTIONS },
   );
@@ -200,7 +220,8 @@ export async function benchRender(seconds = 20): Promise<BenchSection[]> {
     `http://127.0.0.1:${renderPort}/health/ready`,
   );
   const rows: (string | number)[][] = [];
-  const runs: Record<string, RateRun & { loopDelay?: { p50: number; p99: number; max: number } }> = {};
+  const runs: Record<string, ColdRun> = {};
+  const coldRounds: ColdRun[] = [];
   try {
     for (const [path, env] of [
       ['in-process', {}],
@@ -210,23 +231,29 @@ export async function benchRender(seconds = 20): Promise<BenchSection[]> {
       try {
         const bearer = await signIn(server.url);
         await fixedRate(server.url, bearer, true, 2); // warm-up: threads started, code optimised
-        await loopDelay(server, 'SIGUSR2');
-        const cold = await fixedRate(server.url, bearer, true, seconds);
-        const delay = await loopDelay(server, 'SIGUSR1');
+        const rounds: ColdRun[] = [];
+        for (let round = 0; round < (path === 'in-process' ? COLD_ROUNDS : 1); round += 1) {
+          await loopDelay(server, 'SIGUSR2');
+          const run = await fixedRate(server.url, bearer, true, seconds);
+          rounds.push({ ...run, loopDelay: await loopDelay(server, 'SIGUSR1') });
+        }
         await fixedRate(server.url, bearer, false, 2); // warm-up: the cold run's queue drained, the document cached
         const warm = await fixedRate(server.url, bearer, false, seconds);
-        runs[`${path} cold`] = { ...cold, loopDelay: delay };
+        runs[`${path} cold`] = medianRound(rounds);
+        if (rounds.length > 1) coldRounds.push(...rounds);
         runs[`${path} warm`] = warm;
-        rows.push([
-          `${path}, cold`,
-          cold.n,
-          cold.rps,
-          cold.p50,
-          cold.p95,
-          cold.p99,
-          cold.errors,
-          delay ? `${delay.p99} (max ${delay.max})` : '?',
-        ]);
+        rounds.forEach((cold, round) => {
+          rows.push([
+            rounds.length > 1 ? `${path}, cold, round ${round + 1} of ${rounds.length}` : `${path}, cold`,
+            cold.n,
+            cold.rps,
+            cold.p50,
+            cold.p95,
+            cold.p99,
+            cold.errors,
+            cold.loopDelay ? `${cold.loopDelay.p99} (max ${cold.loopDelay.max})` : '?',
+          ]);
+        });
         rows.push([`${path}, warm`, warm.n, warm.rps, warm.p50, warm.p95, warm.p99, warm.errors, '']);
       } finally {
         await stopProcess(server);
@@ -241,7 +268,10 @@ export async function benchRender(seconds = 20): Promise<BenchSection[]> {
   const warm = runs['in-process warm'] as RateRun;
   const verdict = (pass: boolean) => (pass ? 'PASS' : 'FAIL');
   const checks = [
-    [`cold p95 in-process ${cold.p95} ms (target < ${TARGETS.coldP95} ms at ${RATE} req/s)`, cold.p95 < TARGETS.coldP95],
+    [
+      `cold p95 in-process ${cold.p95} ms, the median of ${COLD_ROUNDS} rounds' (${coldRounds.map((run) => run.p95).join(', ')}) (target < ${TARGETS.coldP95} ms at ${RATE} req/s)`,
+      cold.p95 < TARGETS.coldP95,
+    ],
     [`warm p95 in-process ${warm.p95} ms (target < ${TARGETS.warmP95} ms)`, warm.p95 < TARGETS.warmP95],
     [
       `heap across ${heap.renders.toLocaleString('en')} renders: ${heap.early} MB after 10 %, ${heap.late} MB at the end, ${(heap.growth * 100).toFixed(1)} % (target within ${TARGETS.heapGrowth * 100} %)`,
@@ -252,7 +282,7 @@ export async function benchRender(seconds = 20): Promise<BenchSection[]> {
       Object.values(runs).every((run) => run.errors === 0) && heap.timeouts === 0,
     ],
     [
-      `API event-loop delay p99 during the in-process cold run: ${cold.loopDelay?.p99 ?? '?'} ms (target < ${TARGETS.loopDelayP99} ms)`,
+      `API event-loop delay p99 during the in-process cold runs: ${cold.loopDelay?.p99 ?? '?'} ms, the median of the rounds' (target < ${TARGETS.loopDelayP99} ms)`,
       (cold.loopDelay?.p99 ?? Number.POSITIVE_INFINITY) < TARGETS.loopDelayP99,
     ],
   ] as const;
@@ -268,7 +298,7 @@ export async function benchRender(seconds = 20): Promise<BenchSection[]> {
         `real \`rampart serve\` processes (embedded shape, NODE_ENV=production, LOG_LEVEL=warn) and a real \`rampart render\`; an open-loop load at a steady ${RATE} requests/s (one request every ${1000 / RATE} ms, answered or not; bench/paced-load.ts) over ${CONNECTIONS} keep-alive connections, latency from each request's send to its last byte; all on the same 2 shared cores; cold = every request a distinct document (a nonce in its text), warm = one document, cached`,
         `heap: measured in the bench process through RenderService (1 in 20 renders a new document, the rest cached; 8 MB cache), heapUsed after a full GC`,
       ],
-      data: { rate: RATE, seconds, runs, baseline: base, heap, targets: TARGETS, pass },
+      data: { rate: RATE, seconds, runs, coldRounds, baseline: base, heap, targets: TARGETS, pass },
     },
   ];
 }
