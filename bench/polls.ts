@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { freePort } from '../test/helpers/processes.ts';
+import { deleteKeysUnder } from '../test/helpers/redis-keys.ts';
 import { createTestDatabase, scaleUrls } from '../test/helpers/shapes.ts';
 import { createVoters, type Voter } from '../test/helpers/voters.ts';
 import { keepAliveLoad } from './keep-alive-load.ts';
@@ -334,9 +335,7 @@ export async function benchPolls(seconds = 20): Promise<BenchSection[]> {
     for (const child of children) await stop(child);
     // The run's keys (a dedupe key per vote, the stream) go with it: left behind, they made the
     // shared Redis larger run after run, and every SCAN of it (the alert evaluator's) slower.
-    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 })) {
-      if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
-    }
+    await deleteKeysUnder(redis, prefix);
     redis.disconnect();
     await pool.end();
     await database.drop();

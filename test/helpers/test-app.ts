@@ -11,6 +11,7 @@ import type { ModuleOptions } from '../../src/modules/index.ts';
 import { createLogger } from '../../src/platform/observability/logger.ts';
 import { type Platform, startPlatform } from '../../src/platform/platform.ts';
 import { buildServer } from '../../src/roles/serve.ts';
+import { deleteKeysAt } from './redis-keys.ts';
 import { createTestDatabase, type ShapeName, scaleUrls, type TestDatabase } from './shapes.ts';
 
 export interface TestApp {
@@ -45,6 +46,8 @@ export function captureLogs(): { lines: Record<string, unknown>[]; stream: Writa
 
 export async function startTestApp(shape: ShapeName, options: TestAppOptions = {}): Promise<TestApp> {
   let database: TestDatabase | undefined;
+  // A prefix of this app's own: its keys go when it closes (a prefix the test chose may be shared by several apps).
+  let ownKeys: { url: string; prefix: string } | undefined;
   // Request limits high enough for a test file's traffic from one address; tests of the limits set their own.
   const env: Record<string, string> = {
     NODE_ENV: 'test',
@@ -69,7 +72,11 @@ export async function startTestApp(shape: ShapeName, options: TestAppOptions = {
     }
     env.REDIS_URL ??= scaleUrls.redis;
     // Counters of one test app must not leak into another's (or a previous run's).
-    env.REDIS_KEY_PREFIX ??= `t${randomBytes(4).toString('hex')}:`;
+    if (env.REDIS_KEY_PREFIX === undefined) {
+      env.REDIS_KEY_PREFIX = `t${randomBytes(4).toString('hex')}:`;
+      // Only on the test Redis (a test of an unreachable Redis points elsewhere, and wrote nothing).
+      if (env.REDIS_URL === scaleUrls.redis) ownKeys = { url: env.REDIS_URL, prefix: env.REDIS_KEY_PREFIX };
+    }
   }
   const config = loadConfig(env);
   const { lines, stream } = captureLogs();
@@ -86,6 +93,7 @@ export async function startTestApp(shape: ShapeName, options: TestAppOptions = {
     async close() {
       await app.close(); // stops the platform too
       await database?.drop();
+      if (ownKeys) await deleteKeysAt(ownKeys.url, ownKeys.prefix);
     },
   };
 }

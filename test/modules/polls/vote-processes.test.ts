@@ -7,6 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CONSUMER_GROUP } from '../../../src/modules/polls/redis-vote-log.ts';
 import { bearer } from '../../helpers/accounts.ts';
 import { freePort, type RunningProcess, startCli, waitFor, waitForHttp } from '../../helpers/processes.ts';
+import { deleteKeysAt } from '../../helpers/redis-keys.ts';
 import { createTestDatabase, scaleUrls, type TestDatabase } from '../../helpers/shapes.ts';
 import { startTestApp } from '../../helpers/test-app.ts';
 import { createVoters, type Voter } from '../../helpers/voters.ts';
@@ -48,6 +49,10 @@ async function cluster(): Promise<Cluster> {
     await database.drop();
   });
   const prefix = `tp${Date.now()}${Math.floor(Math.random() * 1e6)}:`;
+  // Runs after the processes are killed (afterEach kills them first).
+  cleanups.push(async () => {
+    await deleteKeysAt(scaleUrls?.redis ?? '', prefix);
+  });
   const port = await freePort();
   const env: Record<string, string> = {
     DATABASE_URL: database.url,
