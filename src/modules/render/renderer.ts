@@ -70,8 +70,8 @@ function codeBlock(text: string, languageName: string | null | undefined): strin
 }
 
 // The code blocks of the Markdown being rendered: markdown-it gets a placeholder for each, so
-// sanitize-html reads only the Markdown's own HTML (it spent about 60 % of a render on the
-// highlighted spans; bench/render.ts), and the blocks go back in after it. A placeholder
+// sanitize-html reads only the Markdown's own HTML (over the whole highlighted HTML it was about
+// 60 % of a render, profiled on bench/render.ts's document), and the blocks go back in after it. A placeholder
 // holds this thread's random prefix (never in any output) and the render's number, so a
 // document cannot write one; rendering is synchronous, so one module-level list per thread
 // is safe.
