@@ -28,6 +28,18 @@ const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d+)/i;
 const CLOSES = /\r\nconnection:[ \t]*close/i;
 const CHUNKED = /\r\ntransfer-encoding:/i;
 
+/** A request's line and headers (without the blank line that ends them), made once per kind of request. */
+export function requestHead(method: string, path: string, host: string, headers: Record<string, string>): string {
+  return `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\n${Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('')}`;
+}
+
+/** The whole request as one string: the head, Content-Length when there is a body, the body. */
+export function requestText(head: string, body: string | undefined): string {
+  return body === undefined ? `${head}\r\n` : `${head}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
 /** One keep-alive connection; `send` resolves with the answer's status, 0 when none could be read. */
 export class KeepAliveConnection {
   readonly #host: string;
@@ -110,9 +122,13 @@ export async function keepAliveLoad(
   let next = 0;
   const until = performance.now() + options.seconds * 1000;
   const format = ({ method, path, token, body }: LoadRequest) =>
-    body === undefined
-      ? `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\nauthorization: Bearer ${token}\r\n\r\n`
-      : `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    requestText(
+      requestHead(method, path, host, {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      }),
+      body,
+    );
   await Promise.all(
     Array.from({ length: options.connections }, async () => {
       const connection = new KeepAliveConnection(hostname, Number(port));

@@ -11,7 +11,7 @@
 // It writes each request as one string on a raw keep-alive socket (bench/keep-alive-load.ts):
 // node:http's client cost 0.73 ms of CPU per request of the render bench's cold run (a 10 KB
 // body out, 27 KB back), on the same 2 cores as the server it measures.
-import { KeepAliveConnection } from './keep-alive-load.ts';
+import { KeepAliveConnection, requestHead, requestText } from './keep-alive-load.ts';
 import { type RateRun, summarise } from './lib.ts';
 
 export interface PacedRequest {
@@ -33,11 +33,7 @@ export async function pacedRun(
   options: { rate: number; seconds: number; connections: number; timeoutMs?: number },
 ): Promise<RateRun> {
   const { hostname, port, host, pathname, search } = new URL(url);
-  const head = `${request.method} ${pathname}${search} HTTP/1.1\r\nhost: ${host}\r\n${Object.entries(request.headers ?? {})
-    .map(([name, value]) => `${name}: ${value}\r\n`)
-    .join('')}`;
-  const format = (body: string | undefined) =>
-    body === undefined ? `${head}\r\n` : `${head}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const head = requestHead(request.method, `${pathname}${search}`, host, request.headers ?? {});
   const timeoutMs = options.timeoutMs ?? 10_000;
   const total = Math.round(options.rate * options.seconds);
   const latenciesMs: number[] = [];
@@ -85,7 +81,7 @@ export async function pacedRun(
     // Everything due by now leaves now: a late timer (a busy machine) sends the backlog at
     // once instead of stretching the run, so the offered rate stays the stated one.
     const dueNow = Math.min(total, Math.floor((performance.now() - start) / intervalMs) + 1);
-    for (; sent < dueNow; sent += 1) waiting.push({ started: performance.now(), text: format(request.body?.()) });
+    for (; sent < dueNow; sent += 1) waiting.push({ started: performance.now(), text: requestText(head, request.body?.()) });
     dispatch();
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, start + sent * intervalMs - performance.now())));
   }

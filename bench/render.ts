@@ -1,8 +1,9 @@
 // Render bench (issue 17): a 10 KB Markdown document with 5 fenced blocks in 3 languages,
 // POST /api/v1/render at a fixed 200 requests/s for 20 s, cold (every request a distinct
-// document; in-process, three rounds, judged by their median) and warm (cached), against a real `rampart serve` rendering in-process and one
-// calling a real `rampart render`; the API's event-loop delay during the cold run; heap across
-// 100,000 renders; baseline in the same run: markdown-it alone on the same input, in-process.
+// document; in-process, three rounds, judged by their median) and warm (cached), against a
+// real `rampart serve` rendering in-process and one calling a real `rampart render`; the
+// API's event-loop delay during the cold runs; heap across 100,000 renders; baseline in the
+// same run: markdown-it alone on the same input, in-process.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';

@@ -70,11 +70,11 @@ function codeBlock(text: string, languageName: string | null | undefined): strin
 }
 
 // The code blocks of the Markdown being rendered: markdown-it gets a placeholder for each, so
-// sanitize-html reads only the Markdown's own HTML (over the whole highlighted HTML it was about
-// 60 % of a render, profiled on bench/render.ts's document), and the blocks go back in after it. A placeholder
-// holds this thread's random prefix (never in any output) and the render's number, so a
-// document cannot write one; rendering is synchronous, so one module-level list per thread
-// is safe.
+// sanitize-html reads only the Markdown's own HTML (over the whole highlighted HTML it was
+// about 60 % of a render, profiled on bench/render.ts's document), and the blocks go back in
+// after it. A placeholder holds this thread's random prefix (never in any output) and the
+// render's number, so a document cannot write one; rendering is synchronous, so one
+// module-level list per thread is safe (emptied after each render).
 const PLACEHOLDER_PREFIX = `rampart-code-${randomBytes(12).toString('hex')}-`;
 const PLACEHOLDER = new RegExp(`<pre>${PLACEHOLDER_PREFIX}(\\d+)-(\\d+)</pre>\n?`, 'g');
 let renderNumber = 0;
@@ -93,7 +93,6 @@ const md = new MarkdownIt({
 
 function renderMarkdown(text: string): string {
   renderNumber = (renderNumber + 1) % Number.MAX_SAFE_INTEGER;
-  pendingBlocks = [];
   try {
     const html = sanitizeHtml(md.render(text), SANITIZE);
     const blocks = pendingBlocks;
