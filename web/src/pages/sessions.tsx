@@ -19,13 +19,14 @@ export function Sessions(_props: PageProps) {
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const revoke = useAction(async (id: string) => {
     await del(`/auth/sessions/${id}`);
-    setNotice('Session revoked.');
+    // The list reloads before the notice so the status never announces a table it does not show yet.
     await sessions.reload();
+    setNotice('Session revoked.');
   });
   const revokeOthers = useAction(async () => {
     const { revoked } = await post<{ revoked: number }>('/auth/sessions/revoke-others');
-    setNotice(revoked === 1 ? 'Signed out 1 other session.' : `Signed out ${revoked} other sessions.`);
     await sessions.reload();
+    setNotice(revoked === 1 ? 'Signed out 1 other session.' : `Signed out ${revoked} other sessions.`);
   });
   const list = sessions.data?.sessions ?? [];
   return (
