@@ -9,29 +9,40 @@ import { type AppendOutcome, type LogEntry, type NewVote, pollOf, type VoteLog }
 
 export const CONSUMER_GROUP = 'vote-processors';
 
-// KEYS: stream, dedupe key, closed marker, pending counter. ARGV: maxlen, vote, poll, user, option, request id, closes-at ms or ''.
+// KEYS: stream, the poll's set of voters, closed marker, pending counter, the per-vote key
+// of older releases. ARGV: maxlen, vote, poll, user, option, request id, closes-at ms or ''.
+// One set per poll, not one key per vote, so a close can drop it whole and a closes_at can
+// expire it: past either, the checks above it refuse every vote, so nothing needs it.
 const APPEND = `
 if redis.call('EXISTS', KEYS[3]) == 1 then return 'closed' end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if ARGV[7] ~= '' and now >= tonumber(ARGV[7]) then return 'closed' end
-if not redis.call('SET', KEYS[2], ARGV[2], 'NX') then return 'already_voted' end
+if redis.call('EXISTS', KEYS[5]) == 1 then return 'already_voted' end
+if redis.call('SADD', KEYS[2], ARGV[4]) == 0 then return 'already_voted' end
+if ARGV[7] ~= '' then redis.call('PEXPIREAT', KEYS[2], ARGV[7]) end
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'v', ARGV[2], 'p', ARGV[3], 'u', ARGV[4], 'o', ARGV[5], 'r', ARGV[6], 't', now)
 redis.call('INCR', KEYS[4])
 return 'accepted'`;
 
-// KEYS: closed marker. Marks the poll closed and answers the instant, on the clock APPEND reads.
+// KEYS: closed marker, the poll's set of voters. Marks the poll closed, drops the voters
+// (the marker refuses every later vote before they are asked), and answers the instant, on
+// the clock APPEND reads. The marker stays: one small key per closed poll, and it is what
+// refuses a vote while an API process's cached poll row still says open.
 const CLOSE = `
 redis.call('SET', KEYS[1], '1')
+redis.call('DEL', KEYS[2])
 local t = redis.call('TIME')
 return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 // KEYS: stream. ARGV: group, pending-key prefix, then (id, poll or '') pairs. An entry leaves
-// its poll's pending count only when this XACK is the one that acknowledged it.
+// its poll's pending count only when this XACK is the one that acknowledged it; a count
+// that reaches 0 is deleted (read as 0), so a finished poll leaves no counter behind.
 const ACKNOWLEDGE = `
 for i = 3, #ARGV, 2 do
   if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 and ARGV[i + 1] ~= '' then
-    redis.call('DECR', ARGV[2] .. ARGV[i + 1])
+    local key = ARGV[2] .. ARGV[i + 1]
+    if redis.call('DECR', key) <= 0 then redis.call('DEL', key) end
   end
 end
 return 0`;
@@ -40,7 +51,7 @@ return 0`;
 const DEAD_LETTER = `
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) == 1 then
   redis.call('XADD', KEYS[2], '*', 'id', ARGV[3], 'reason', ARGV[5], 'deliveries', ARGV[6], 'fields', ARGV[7])
-  if ARGV[4] ~= '' then redis.call('DECR', ARGV[2] .. ARGV[4]) end
+  if ARGV[4] ~= '' and redis.call('DECR', ARGV[2] .. ARGV[4]) <= 0 then redis.call('DEL', ARGV[2] .. ARGV[4]) end
 end
 return 0`;
 
@@ -146,9 +157,12 @@ export class RedisVoteLog implements VoteLog {
   async append(vote: NewVote, closesAt: number | null): Promise<AppendOutcome> {
     const keys = [
       this.#stream,
-      `${this.#prefix}voted:${vote.pollId}:${vote.userId}`,
+      this.#votersKey(vote.pollId),
       this.#closedKey(vote.pollId),
       this.#pendingKey(vote.pollId),
+      // Written by releases before the voters set, one per vote and never expiring; still
+      // honoured so an account that voted then cannot vote again in a poll open across the upgrade.
+      `${this.#prefix}voted:${vote.pollId}:${vote.userId}`,
     ];
     const args = [this.#maxLength, vote.voteId, vote.pollId, vote.userId, vote.option, vote.requestId, closesAt ?? ''];
     const outcome = await run(this.#appender, SCRIPTS.append, keys, args).catch(unavailable);
@@ -156,7 +170,7 @@ export class RedisVoteLog implements VoteLog {
   }
 
   async closePoll(pollId: string): Promise<number> {
-    const at = await run(this.#redis, SCRIPTS.close, [this.#closedKey(pollId)], []).catch(unavailable);
+    const at = await run(this.#redis, SCRIPTS.close, [this.#closedKey(pollId), this.#votersKey(pollId)], []).catch(unavailable);
     return Number(at);
   }
 
@@ -302,6 +316,10 @@ export class RedisVoteLog implements VoteLog {
     // and it may wait longer than the shared client's command timeout.
     this.#reader ??= this.#redis.duplicate({ commandTimeout: this.#blockMs + 5_000 });
     return this.#reader;
+  }
+
+  #votersKey(pollId: string): string {
+    return `${this.#prefix}voters:${pollId}`;
   }
 
   #closedKey(pollId: string): string {

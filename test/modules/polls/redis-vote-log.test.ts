@@ -1,6 +1,6 @@
-// The Redis Stream vote log on a real Redis: dedupe + append, the close marker, claiming
-// with delivery counts, entries trimmed before acknowledgement reported as lost, and
-// forgetting consumer names of processes long gone.
+// The Redis Stream vote log on a real Redis: dedupe + append, the close marker, the keys a
+// finished poll leaves behind, claiming with delivery counts, entries trimmed before
+// acknowledgement reported as lost, and forgetting consumer names of processes long gone.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,28 @@ describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
     await log.acknowledge(entry ? [entry, entry] : []); // twice: counted down once
     expect(await log.pending(poll)).toBe(0);
     expect(await log.lag()).toBe(0);
+    // Closed and applied: of the poll's keys only the close marker is left, not a key per voter.
+    expect(await redis?.keys(`${prefix}*${poll}*`)).toEqual([`${prefix}polls:closed:${poll}`]);
+    await log.release();
+  });
+
+  it('forgets who voted once closes_at passes, and honours a per-vote key of an older release', async () => {
+    const log = new RedisVoteLog(redis as Redis, `${prefix}c:`, 1000, 100);
+    await log.prepare();
+    const poll = randomUUID();
+    const voters = `${prefix}c:polls:voters:${poll}`;
+    const closesAt = Date.now() + 1_500;
+    expect(await log.append(vote(poll), closesAt)).toBe('accepted');
+    expect(await log.append(vote(poll), closesAt)).toBe('accepted');
+    expect(await redis?.scard(voters)).toBe(2);
+    expect(Number(await redis?.call('PEXPIRETIME', voters))).toBe(closesAt);
+    // An account that voted under the old one-key-per-vote layout cannot vote again.
+    const earlier = randomUUID();
+    await redis?.set(`${prefix}c:polls:voted:${poll}:${earlier}`, 'old-vote-id');
+    expect(await log.append(vote(poll, earlier), closesAt)).toBe('already_voted');
+    while (Date.now() <= closesAt) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await redis?.exists(voters)).toBe(0);
+    expect(await log.append(vote(poll), closesAt)).toBe('closed');
     await log.release();
   });
 
