@@ -26,7 +26,7 @@ export async function buildRenderServer(config: Config, logger: Logger): Promise
   const errorReporter = await createErrorReporter({ dsn: config.monitoring.sentryDsn, environment: config.nodeEnv, logger });
   const app = await buildApp(
     { config, logger, readiness, rateLimiters, metrics, errorReporter },
-    { modules: [createRenderServiceModule(config, token)] },
+    { modules: [createRenderServiceModule(config, token, metrics)] },
   );
   app.addHook('onClose', async () => errorReporter.close());
   return app;

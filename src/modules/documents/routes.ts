@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import fresh from 'fresh';
 import type { UploadsConfig } from '../../config.ts';
 import { AppError } from '../../platform/errors.ts';
+import { clientGone } from '../../platform/http/client-gone.ts';
 import { contextOf } from '../../platform/http/request-context.ts';
 import { EmptyBody, errorResponses, IdParams, NoContent } from '../../platform/http/schemas.ts';
 import { authOf, type Guard } from '../auth/guard.ts';
@@ -262,7 +263,9 @@ export async function registerDocumentRoutes(
       const validators = { etag, 'cache-control': 'private, no-cache' };
       if (fresh(request.headers, { etag })) return reply.code(304).headers(validators).send(null);
       const content = await documents.content(document, contextOf(request));
-      const html = document.language === 'markdown' ? await render.markdown(content) : await render.code(content, document.language);
+      const gone = clientGone(reply);
+      const html =
+        document.language === 'markdown' ? await render.markdown(content, gone) : await render.code(content, document.language, gone);
       return reply.headers(validators).send(toRenderedDocument(document, html));
     },
   );

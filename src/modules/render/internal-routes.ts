@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../platform/errors.ts';
+import { clientGone } from '../../platform/http/client-gone.ts';
 import { errorResponses, RawText } from '../../platform/http/schemas.ts';
 import type { RenderService } from './service.ts';
 import { RenderedSchema, toRendered } from './wire.ts';
@@ -48,6 +49,7 @@ export async function registerInternalRenderRoutes(app: FastifyInstance, render:
         response: { 200: RenderedSchema, ...errorResponses },
       },
     },
-    async (request) => toRendered(await render.render(request.body)),
+    // The API abandons a call at RENDER_REMOTE_TIMEOUT_MS and renders it itself: one still waiting here is dropped.
+    async (request, reply) => toRendered(await render.render(request.body, clientGone(reply))),
   );
 }

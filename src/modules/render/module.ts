@@ -4,6 +4,7 @@
 // module value (the internal route) is built here too.
 import type { Config } from '../../config.ts';
 import type { Module } from '../../platform/module.ts';
+import type { Metrics } from '../../platform/observability/metrics.ts';
 import type { Platform } from '../../platform/platform.ts';
 import type { Guard } from '../auth/guard.ts';
 import { registerInternalRenderRoutes } from './internal-routes.ts';
@@ -26,6 +27,7 @@ export function createRenderModule(platform: Platform, guard: Guard): RenderModu
     remote.onStateChange((state) => platform.metrics.circuitBreaker('render', state === 'half-open' ? 'half_open' : state));
   }
   const service = new RenderService(config.render, { redis, remote });
+  platform.metrics.trackRenderPool(() => service.pool.stats);
   return {
     name: 'render',
     service,
@@ -36,8 +38,9 @@ export function createRenderModule(platform: Platform, guard: Guard): RenderModu
 }
 
 /** What `rampart render` serves: the internal render route, rendering in its own worker pool. */
-export function createRenderServiceModule(config: Config, token: string): RenderModule {
+export function createRenderServiceModule(config: Config, token: string, metrics: Metrics): RenderModule {
   const service = new RenderService(config.render);
+  metrics.trackRenderPool(() => service.pool.stats);
   return {
     name: 'render-service',
     service,

@@ -1,5 +1,7 @@
 // The render worker pool (piscina): renders off the event loop, each task under a time
 // limit; a task past it has its worker terminated (piscina replaces it) and answers TIMEOUT.
+// Tasks wait for a thread here, not in piscina's queue, so a task whose caller went away
+// before it started is dropped without touching a worker.
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { AppError } from '../../platform/errors.ts';
@@ -12,11 +14,38 @@ export function poolSizeFor(configured: number): number {
   return configured > 0 ? configured : Math.max(1, availableParallelism());
 }
 
+export interface RunOptions {
+  /** The limit, counted from submission; the pool's RENDER_TIMEOUT_MS unless given. */
+  timeoutMs?: number;
+  /**
+   * Fires when nobody waits for the answer any more (the HTTP client disconnected). A task
+   * still waiting for a thread is dropped; one already running finishes, since piscina can
+   * stop it only by terminating its worker, which costs more than the render.
+   */
+  abandoned?: AbortSignal | undefined;
+}
+
+export interface RenderPoolStats {
+  running: number;
+  waiting: number;
+  dropped: number;
+}
+
+/** A task waiting for a thread: `start` gives it one, `drop` refuses it. */
+interface Waiter {
+  start: () => void;
+  drop: (error: Error) => void;
+}
+
 export class RenderPool {
   readonly #threads: number;
   readonly #timeoutMs: number;
   // Made on the first render, so building the module starts no thread.
   #pool: Piscina<RenderTask, string> | undefined;
+  #running = 0;
+  /** In arrival order (a Set iterates in insertion order and deletes in O(1)). */
+  readonly #waiting = new Set<Waiter>();
+  #dropped = 0;
 
   constructor(options: { threads: number; timeoutMs: number }) {
     this.#threads = poolSizeFor(options.threads);
@@ -27,14 +56,15 @@ export class RenderPool {
     return this.#threads;
   }
 
+  /** Tasks on a thread and waiting for one now, and tasks dropped so far because their caller went away. */
+  get stats(): RenderPoolStats {
+    return { running: this.#running, waiting: this.#waiting.size, dropped: this.#dropped };
+  }
+
   /** The HTML of a task; 504 TIMEOUT past the time limit (the worker that ran it is replaced). */
-  async run(task: RenderTask, timeoutMs = this.#timeoutMs): Promise<string> {
-    this.#pool ??= new Piscina<RenderTask, string>({
-      filename: WORKER,
-      minThreads: this.#threads,
-      maxThreads: this.#threads,
-      idleTimeout: 60_000,
-    });
+  async run(task: RenderTask, options: RunOptions = {}): Promise<string> {
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    if (options.abandoned?.aborted) throw this.#drop();
     // The limit counts from submission: a task waiting behind others spends it too, so a
     // flood of slow inputs is refused rather than queued without bound.
     // A timer cleared on completion, not AbortSignal.timeout: that one fires for every render
@@ -43,13 +73,64 @@ export class RenderPool {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
-      return await this.#pool.run(task, { signal: controller.signal });
+      if (this.#running >= this.#threads) await this.#threadFreed(controller.signal, options.abandoned);
+      else this.#running += 1;
+      try {
+        this.#pool ??= new Piscina<RenderTask, string>({
+          filename: WORKER,
+          minThreads: this.#threads,
+          maxThreads: this.#threads,
+          idleTimeout: 60_000,
+        });
+        return await this.#pool.run(task, { signal: controller.signal });
+      } finally {
+        this.#release();
+      }
     } catch (error) {
       if (controller.signal.aborted) throw new AppError('TIMEOUT', `Rendering took longer than ${timeoutMs} ms`, { cause: error });
       throw error;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Resolves once a thread is this task's; rejects if the time limit passes or the caller leaves first. */
+  #threadFreed(limit: AbortSignal, abandoned: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        start: () => {
+          settle();
+          resolve();
+        },
+        drop: (error) => {
+          settle();
+          reject(error);
+        },
+      };
+      const onLimit = () => waiter.drop(new Error('time limit passed while waiting for a thread'));
+      const onAbandoned = () => waiter.drop(this.#drop());
+      const settle = () => {
+        this.#waiting.delete(waiter);
+        limit.removeEventListener('abort', onLimit);
+        abandoned?.removeEventListener('abort', onAbandoned);
+      };
+      limit.addEventListener('abort', onLimit, { once: true });
+      abandoned?.addEventListener('abort', onAbandoned, { once: true });
+      this.#waiting.add(waiter);
+    });
+  }
+
+  /** Counts a task dropped for its caller's leaving; nobody reads the answer, logs and metrics do. */
+  #drop(): AppError {
+    this.#dropped += 1;
+    return new AppError('UNAVAILABLE', 'The caller went away before its render started; it was dropped');
+  }
+
+  /** A task finished: its thread goes to the longest-waiting task, if any. */
+  #release(): void {
+    const next = this.#waiting.values().next();
+    if (next.done) this.#running -= 1;
+    else next.value.start();
   }
 
   /** The ids of the threads alive now (tests: a terminated worker is replaced). */

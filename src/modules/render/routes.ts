@@ -1,6 +1,7 @@
 // HTTP routes of the render module: POST /render, for signed-in users.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { clientGone } from '../../platform/http/client-gone.ts';
 import { errorResponses } from '../../platform/http/schemas.ts';
 import type { Guard } from '../auth/guard.ts';
 import { SECURED } from '../auth/wire.ts';
@@ -27,6 +28,6 @@ export async function registerRenderRoutes(app: FastifyInstance, render: RenderS
         response: { 200: RenderedSchema, ...errorResponses },
       },
     },
-    async (request) => toRendered(await render.markdown(request.body.markdown)),
+    async (request, reply) => toRendered(await render.markdown(request.body.markdown, clientGone(reply))),
   );
 }

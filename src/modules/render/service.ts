@@ -52,18 +52,18 @@ export class RenderService {
     this.#remote = options.remote;
   }
 
-  /** Sanitized HTML of a Markdown text. */
-  markdown(text: string): Promise<string> {
-    return this.render({ kind: 'markdown', text });
+  /** Sanitized HTML of a Markdown text; `abandoned` drops it if its caller leaves before it starts. */
+  markdown(text: string, abandoned?: AbortSignal): Promise<string> {
+    return this.render({ kind: 'markdown', text }, abandoned);
   }
 
   /** Sanitized, highlighted HTML of a whole code document (an unknown language: plain escaped code). */
-  code(text: string, language: string | null): Promise<string> {
-    return this.render({ kind: 'code', text, language });
+  code(text: string, language: string | null, abandoned?: AbortSignal): Promise<string> {
+    return this.render({ kind: 'code', text, language }, abandoned);
   }
 
   /** 413 past MAX_RENDER_SIZE, 504 past the time limit. */
-  async render(task: RenderTask): Promise<string> {
+  async render(task: RenderTask, abandoned?: AbortSignal): Promise<string> {
     const bytes = Buffer.byteLength(task.text, 'utf8');
     if (bytes > this.#config.maxBytes) {
       throw new AppError('PAYLOAD_TOO_LARGE', `Rendering takes at most ${this.#config.maxBytes} bytes (this is ${bytes})`);
@@ -74,21 +74,16 @@ export class RenderService {
       this.#cache.set(key, cached);
       return cached;
     }
-    const html = await this.renderUncached(task);
+    const html = await this.renderUncached(task, abandoned);
     this.#cache.set(key, html);
     await this.#redisSet(key, html);
     return html;
   }
 
   /** Renders without looking at or filling the caches (the `rampart render` service's own path). */
-  renderUncached(task: RenderTask): Promise<string> {
-    const local = () => this.#pool.run(task);
+  renderUncached(task: RenderTask, abandoned?: AbortSignal): Promise<string> {
+    const local = () => this.#pool.run(task, { abandoned });
     return this.#remote ? this.#remote.render(task, local) : local();
-  }
-
-  /** The remote service's circuit: `off` when renders are in-process only. */
-  breakerState(): BreakerState | 'off' {
-    return this.#remote?.state() ?? 'off';
   }
 
   /** Readiness: `degraded` while the remote service's circuit is open (rendering in-process). */

@@ -213,6 +213,31 @@ export class Metrics {
     });
   }
 
+  /** The render pool's figures; once per render service, read at scrape time. */
+  trackRenderPool(figures: () => { running: number; waiting: number; dropped: number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'rampart_render_tasks',
+      help: 'Renders in this process by state: running (on a worker thread), waiting (for one)',
+      labelNames: ['state'] as const,
+      registers,
+      collect() {
+        const { running, waiting } = figures();
+        this.set({ state: 'running' }, running);
+        this.set({ state: 'waiting' }, waiting);
+      },
+    });
+    new Counter({
+      name: 'rampart_render_dropped_total',
+      help: 'Renders dropped before they started because their caller went away (a client, or the API past RENDER_REMOTE_TIMEOUT_MS)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(figures().dropped);
+      },
+    });
+  }
+
   /** The exposition: Prometheus' text format. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };

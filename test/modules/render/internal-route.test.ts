@@ -1,5 +1,6 @@
-// The render service's app in-process: its token check and route, and the API's client of it
-// passing the service's own answers for an input (413) through without counting a failure.
+// The render service's app in-process: its token check and route, the API's client of it
+// passing the service's own answers for an input (413) through without counting a failure,
+// and a render the API gave up on (its timeout) dropped by the service, not done for nobody.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { loadConfig } from '../../../src/config.ts';
 import { HttpRemoteRenderer } from '../../../src/modules/render/remote.ts';
 import { createLogger } from '../../../src/platform/observability/logger.ts';
 import { buildRenderServer } from '../../../src/roles/render.ts';
+import { eventually } from '../../helpers/wait.ts';
 
 const TOKEN = randomBytes(32).toString('hex');
 
@@ -55,5 +57,58 @@ describe('the render service app', () => {
     expect(await misconfigured.render({ kind: 'markdown', text: 'c' }, renderLocally)).toBe('local');
     expect(misconfigured.state()).toBe('open');
     expect(local).toBe(1);
+  });
+});
+
+describe('the render service under a caller that gives up', () => {
+  let app: FastifyInstance;
+  let url: string;
+  beforeAll(async () => {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      RENDER_TOKEN: TOKEN,
+      MAX_RENDER_SIZE: '1mb',
+      RENDER_THREADS: '1',
+      RENDER_TIMEOUT_MS: '120000',
+      // The busy render's seconds must fit its answer's time budget too.
+      TIME_BUDGET_READ_MS: '120000',
+    });
+    app = await buildRenderServer(config, createLogger('silent'));
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(() => app.close());
+
+  const metric = async (name: string) => {
+    const body = (await app.inject({ url: '/metrics' })).body;
+    const line = body.split('\n').find((each) => each.startsWith(`${name} `));
+    return line === undefined ? undefined : Number(line.slice(name.length + 1));
+  };
+
+  it('drops the render the API abandoned at RENDER_REMOTE_TIMEOUT_MS, while the API renders it in-process', async () => {
+    // A 400 KB table keeps the one thread busy for seconds (about 6 s here).
+    const table = `|${'a|'.repeat(100)}\n|${'-|'.repeat(100)}\n${`|${'x|'.repeat(100)}\n`.repeat(2000)}`;
+    const busy = fetch(`${url}/api/v1/internal/render`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ kind: 'markdown', text: table }),
+    });
+    await eventually(async () => (await metric('rampart_render_tasks{state="running"}')) === 1);
+    const config = loadConfig({ RENDER_URL: url, RENDER_TOKEN: TOKEN, RENDER_REMOTE_TIMEOUT_MS: '300' }).render;
+    const remote = new HttpRemoteRenderer({ ...config, url, token: TOKEN }, createLogger('silent'));
+    let local = 0;
+    const html = await remote.render({ kind: 'markdown', text: '*waited*' }, async () => {
+      local += 1;
+      return '<p><em>waited</em></p>\n';
+    });
+    expect(html).toBe('<p><em>waited</em></p>\n');
+    expect(local).toBe(1);
+    // The service saw its caller leave and dropped the waiting render before it started.
+    await eventually(async () => (await metric('rampart_render_dropped_total')) === 1);
+    expect(await metric('rampart_render_tasks{state="waiting"}')).toBe(0);
+    expect(await metric('rampart_render_tasks{state="running"}')).toBe(1);
+    const answered = await busy;
+    expect(answered.status).toBe(200);
+    expect(((await answered.json()) as { html: string }).html).toContain('<table>');
+    expect(await metric('rampart_render_dropped_total')).toBe(1);
   });
 });

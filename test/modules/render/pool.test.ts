@@ -1,7 +1,9 @@
 // The render service's worker pool under hostile load: pathological inputs finish or time
-// out within the limit, a render past it has its worker replaced, and the pool keeps serving.
+// out within the limit, a render past it has its worker replaced, and the pool keeps serving;
+// a render whose caller left is dropped if it has not started and finished if it has.
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
+import { RenderPool } from '../../../src/modules/render/pool.ts';
 import { RenderService } from '../../../src/modules/render/service.ts';
 import { AppError } from '../../../src/platform/errors.ts';
 import { eventually } from '../../helpers/wait.ts';
@@ -47,7 +49,7 @@ describe('render pool: hostile load', () => {
     await service.markdown('warm up'); // both threads started, so the task runs at once
     await eventually(async () => service.pool.threadIds().length === 2);
     const before = service.pool.threadIds();
-    await expect(service.pool.run({ kind: 'markdown', text: HUGE_TABLE }, 300)).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await expect(service.pool.run({ kind: 'markdown', text: HUGE_TABLE }, { timeoutMs: 300 })).rejects.toMatchObject({ code: 'TIMEOUT' });
     const after = await eventually(async () => {
       const ids = service.pool.threadIds();
       return ids.length === 2 && ids.some((id) => !before.includes(id)) ? ids : undefined;
@@ -58,7 +60,7 @@ describe('render pool: hostile load', () => {
 
   it('keeps serving other renders while one works on a pathological input', async () => {
     let slowDone = false;
-    const slow = service.pool.run({ kind: 'markdown', text: HUGE_TABLE }, 120_000).finally(() => {
+    const slow = service.pool.run({ kind: 'markdown', text: HUGE_TABLE }, { timeoutMs: 120_000 }).finally(() => {
       slowDone = true;
     });
     for (let index = 0; index < 10; index += 1) {
@@ -81,5 +83,53 @@ describe('render pool: hostile load', () => {
     // The same text in another language is another rendering.
     expect(await service.code('SELECT 1;', null)).not.toBe(first);
     expect(service.cacheStats.bytes).toBeLessThanOrEqual(1024 * 1024);
+  });
+});
+
+describe('render pool: callers that leave', () => {
+  const pool = new RenderPool({ threads: 1, timeoutMs: 120_000 });
+  afterAll(() => pool.close());
+  const settled = (promise: Promise<string>) =>
+    promise.then(
+      (html) => ({ html }),
+      (error: unknown) => ({ error }),
+    );
+
+  it('drops a waiting render whose caller left, without touching the worker, and runs the rest in order', async () => {
+    expect(await pool.run({ kind: 'markdown', text: 'warm up' })).toBe('<p>warm up</p>\n');
+    const [thread] = pool.threadIds();
+    // One thread: the first takes it at once, the others wait in the pool's queue.
+    const first = settled(pool.run({ kind: 'markdown', text: '*first*' }));
+    const leaving = new AbortController();
+    const abandoned = settled(pool.run({ kind: 'markdown', text: '*abandoned*' }, { abandoned: leaving.signal }));
+    const last = settled(pool.run({ kind: 'markdown', text: '*last*' }, { abandoned: new AbortController().signal }));
+    expect(pool.stats).toEqual({ running: 1, waiting: 2, dropped: 0 });
+    leaving.abort();
+    expect(pool.stats).toEqual({ running: 1, waiting: 1, dropped: 1 });
+    expect(await abandoned).toMatchObject({ error: { code: 'UNAVAILABLE' } });
+    expect(await first).toEqual({ html: '<p><em>first</em></p>\n' });
+    expect(await last).toEqual({ html: '<p><em>last</em></p>\n' });
+    expect(pool.stats).toEqual({ running: 0, waiting: 0, dropped: 1 });
+    expect(pool.threadIds()).toEqual([thread]);
+    // A caller already gone when it asks gets the same answer, and nothing is rendered.
+    const gone = new AbortController();
+    gone.abort();
+    await expect(pool.run({ kind: 'markdown', text: 'x' }, { abandoned: gone.signal })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(pool.stats.dropped).toBe(2);
+  });
+
+  it('finishes a running render whose caller left, and times out a waiting one without killing the worker', async () => {
+    const [thread] = pool.threadIds();
+    const leaving = new AbortController();
+    // Seconds of work (about 6 s here), so it is still running when the next one's limit passes.
+    const running = settled(pool.run({ kind: 'markdown', text: HUGE_TABLE }, { abandoned: leaving.signal }));
+    const waiting = pool.run({ kind: 'markdown', text: 'late' }, { timeoutMs: 50 });
+    leaving.abort();
+    await expect(waiting).rejects.toMatchObject({ code: 'TIMEOUT' });
+    const outcome = await running;
+    expect(outcome).toHaveProperty('html');
+    expect((outcome as { html: string }).html).toContain('<table>');
+    expect(pool.threadIds()).toEqual([thread]);
+    expect(pool.stats).toEqual({ running: 0, waiting: 0, dropped: 2 });
   });
 });
