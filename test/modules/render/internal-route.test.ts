@@ -11,12 +11,15 @@ import { buildRenderServer } from '../../../src/roles/render.ts';
 import { eventually } from '../../helpers/wait.ts';
 
 const TOKEN = randomBytes(32).toString('hex');
+// As in test-app.ts: a busy machine running test files in parallel delays the event loop by
+// itself, and load shedding would answer 503 for it (CI did, once).
+const SERVICE_ENV = { NODE_ENV: 'test', RENDER_TOKEN: TOKEN, OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0' };
 
 describe('the render service app', () => {
   let app: FastifyInstance;
   let url: string;
   beforeAll(async () => {
-    const config = loadConfig({ NODE_ENV: 'test', RENDER_TOKEN: TOKEN, MAX_RENDER_SIZE: '2kb', RENDER_THREADS: '1' });
+    const config = loadConfig({ ...SERVICE_ENV, MAX_RENDER_SIZE: '2kb', RENDER_THREADS: '1' });
     app = await buildRenderServer(config, createLogger('silent'));
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   });
@@ -65,8 +68,7 @@ describe('the render service under a caller that gives up', () => {
   let url: string;
   beforeAll(async () => {
     const config = loadConfig({
-      NODE_ENV: 'test',
-      RENDER_TOKEN: TOKEN,
+      ...SERVICE_ENV,
       MAX_RENDER_SIZE: '1mb',
       RENDER_THREADS: '1',
       RENDER_TIMEOUT_MS: '120000',
