@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { freePort } from '../test/helpers/processes.ts';
+import { deleteKeysAt } from '../test/helpers/redis-keys.ts';
 import { createTestDatabase, scaleUrls, type TestDatabase } from '../test/helpers/shapes.ts';
 import { type BenchSection, measuredRun, type RateRun } from './lib.ts';
 
@@ -126,7 +127,7 @@ export async function benchReads(seconds = 20): Promise<BenchSection[]> {
     shapes.push({
       name: 'scale',
       database,
-      env: { DATABASE_URL: database.url, REDIS_URL: scaleUrls.redis, REDIS_KEY_PREFIX: `bench${Date.now()}:` },
+      env: { DATABASE_URL: database.url, REDIS_URL: scaleUrls.redis, REDIS_KEY_PREFIX: `benchreads${Date.now()}:` },
     });
   }
   const sections: BenchSection[] = [];
@@ -171,6 +172,9 @@ export async function benchReads(seconds = 20): Promise<BenchSection[]> {
     }
   } finally {
     for (const shape of shapes) await shape.database?.drop();
+    // The scale server's keys (rate-limit counters, the vote stream it prepared, the overview) go with it.
+    for (const shape of shapes)
+      if (shape.env.REDIS_KEY_PREFIX && scaleUrls) await deleteKeysAt(scaleUrls.redis, shape.env.REDIS_KEY_PREFIX);
   }
   if (!scaleUrls) {
     const first = sections[0];

@@ -12,6 +12,7 @@ import pino from 'pino';
 import WebSocket from 'ws';
 import { RealtimeHub } from '../src/platform/realtime/hub.ts';
 import { freePort } from '../test/helpers/processes.ts';
+import { deleteKeysUnder } from '../test/helpers/redis-keys.ts';
 import { createTestDatabase, scaleUrls } from '../test/helpers/shapes.ts';
 import { type BenchSection, summarise } from './lib.ts';
 
@@ -275,6 +276,7 @@ export async function benchRealtime(): Promise<BenchSection[]> {
     ]);
   } finally {
     for (const child of children) child.kill('SIGTERM');
+    await deleteKeysUnder(redis, prefix);
     redis.disconnect();
     await database.drop();
   }

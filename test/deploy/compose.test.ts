@@ -52,10 +52,11 @@ describe('deploy/compose.yaml', () => {
     expect(validate({ services: { api: { image: 'x', stop_grace_period: 'thirty seconds' } } })).toBe(false);
   });
 
-  it('runs Redis with AOF (appendonly yes, appendfsync everysec) on a volume', () => {
+  it('runs Redis with AOF (appendonly yes, appendfsync everysec) and no eviction, on a volume', () => {
     const command = services.redis?.command?.join(' ') ?? '';
     expect(command).toContain('--appendonly yes');
     expect(command).toContain('--appendfsync everysec');
+    expect(command).toContain('--maxmemory-policy noeviction');
     expect(JSON.stringify(services.redis)).toContain('redis:/data');
   });
 

@@ -255,6 +255,7 @@ export async function registerDocumentRoutes(
       },
     },
     async (request, reply) => {
+      const gone = clientGone(reply);
       const document = await documents.find(authOf(request).user.id, request.params.id);
       // The language comes from the parse job: before it (or after it failed) there is nothing to render with.
       if (document.state === 'pending') throw new AppError('CONFLICT', 'The document is still being processed; try again shortly');
@@ -263,7 +264,6 @@ export async function registerDocumentRoutes(
       const validators = { etag, 'cache-control': 'private, no-cache' };
       if (fresh(request.headers, { etag })) return reply.code(304).headers(validators).send(null);
       const content = await documents.content(document, contextOf(request));
-      const gone = clientGone(reply);
       const html =
         document.language === 'markdown' ? await render.markdown(content, gone) : await render.code(content, document.language, gone);
       return reply.headers(validators).send(toRenderedDocument(document, html));

@@ -37,7 +37,8 @@ return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 // KEYS: stream. ARGV: group, pending-key prefix, then (id, poll or '') pairs. An entry leaves
 // its poll's pending count only when this XACK is the one that acknowledged it; a count
-// that reaches 0 is deleted (read as 0), so a finished poll leaves no counter behind.
+// that reaches 0 is deleted (read as 0). An entry trimmed away before it was acknowledged
+// (polls.votes_lost) is never counted down, so its poll's count stays above 0.
 const ACKNOWLEDGE = `
 for i = 3, #ARGV, 2 do
   if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 and ARGV[i + 1] ~= '' then
@@ -96,7 +97,9 @@ async function run(redis: Redis, { lua, sha }: Script, keys: string[], args: (st
 
 /** A Redis failure on the vote path is a 503, never a 202: the vote was not (knowingly) appended. */
 function unavailable(error: unknown): never {
-  if (error instanceof ReplyError) throw error; // Redis answered: a bug of ours, not an outage
+  // Redis answered: a bug of ours, not an outage; except a full Redis refusing writes
+  // (noeviction's "OOM command not allowed"), which is one.
+  if (error instanceof ReplyError && !String((error as Error).message).startsWith('OOM')) throw error;
   throw new AppError('UNAVAILABLE', 'Votes cannot be accepted right now; try again shortly', {
     headers: { 'retry-after': '5' },
     cause: error,
@@ -161,7 +164,8 @@ export class RedisVoteLog implements VoteLog {
       this.#closedKey(vote.pollId),
       this.#pendingKey(vote.pollId),
       // Written by releases before the voters set, one per vote and never expiring; still
-      // honoured so an account that voted then cannot vote again in a poll open across the upgrade.
+      // honoured so an account that voted then cannot vote again in a poll open across the
+      // upgrade (once no process of the old release serves votes: README "Polls").
       `${this.#prefix}voted:${vote.pollId}:${vote.userId}`,
     ];
     const args = [this.#maxLength, vote.voteId, vote.pollId, vote.userId, vote.option, vote.requestId, closesAt ?? ''];

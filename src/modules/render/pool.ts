@@ -25,6 +25,8 @@ export interface RunOptions {
   abandoned?: AbortSignal | undefined;
 }
 
+const closedError = () => new AppError('UNAVAILABLE', 'The render pool is shutting down');
+
 export interface RenderPoolStats {
   running: number;
   waiting: number;
@@ -46,6 +48,7 @@ export class RenderPool {
   /** In arrival order (a Set iterates in insertion order and deletes in O(1)). */
   readonly #waiting = new Set<Waiter>();
   #dropped = 0;
+  #closed = false;
 
   constructor(options: { threads: number; timeoutMs: number }) {
     this.#threads = poolSizeFor(options.threads);
@@ -64,6 +67,7 @@ export class RenderPool {
   /** The HTML of a task; 504 TIMEOUT past the time limit (the worker that ran it is replaced). */
   async run(task: RenderTask, options: RunOptions = {}): Promise<string> {
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    if (this.#closed) throw closedError();
     if (options.abandoned?.aborted) throw this.#drop();
     // The limit counts from submission: a task waiting behind others spends it too, so a
     // flood of slow inputs is refused rather than queued without bound.
@@ -126,10 +130,10 @@ export class RenderPool {
     return new AppError('UNAVAILABLE', 'The caller went away before its render started; it was dropped');
   }
 
-  /** A task finished: its thread goes to the longest-waiting task, if any. */
+  /** A task finished: its thread goes to the longest-waiting task, if any (none once closed). */
   #release(): void {
     const next = this.#waiting.values().next();
-    if (next.done) this.#running -= 1;
+    if (next.done || this.#closed) this.#running -= 1;
     else next.value.start();
   }
 
@@ -138,7 +142,10 @@ export class RenderPool {
     return (this.#pool?.threads ?? []).map((thread) => thread.threadId);
   }
 
+  /** Refuses what waits and anything new; renders already running finish. */
   async close(): Promise<void> {
+    this.#closed = true;
+    for (const waiter of this.#waiting) waiter.drop(closedError());
     const pool = this.#pool;
     this.#pool = undefined;
     await pool?.close({ force: true });

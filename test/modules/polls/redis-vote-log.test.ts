@@ -1,11 +1,15 @@
 // The Redis Stream vote log on a real Redis: dedupe + append, the close marker, the keys a
 // finished poll leaves behind, claiming with delivery counts, entries trimmed before
-// acknowledgement reported as lost, and forgetting consumer names of processes long gone.
+// acknowledgement reported as lost, forgetting consumer names of processes long gone, and a
+// full Redis (a server of the test's own, with a tiny maxmemory) answered as an outage.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisVoteLog } from '../../../src/modules/polls/redis-vote-log.ts';
+import { freePort } from '../../helpers/processes.ts';
 import { scaleUrls } from '../../helpers/shapes.ts';
+import { eventually } from '../../helpers/wait.ts';
 
 describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
   const redis = scaleUrls ? new Redis(scaleUrls.redis) : undefined;
@@ -47,7 +51,7 @@ describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
     await log.prepare();
     const poll = randomUUID();
     const voters = `${prefix}c:polls:voters:${poll}`;
-    const closesAt = Date.now() + 1_500;
+    const closesAt = Date.now() + 3_000;
     expect(await log.append(vote(poll), closesAt)).toBe('accepted');
     expect(await log.append(vote(poll), closesAt)).toBe('accepted');
     expect(await redis?.scard(voters)).toBe(2);
@@ -84,5 +88,58 @@ describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
     expect((await log.forgetIdleConsumers(10)).sort()).toEqual(['alive', 'dead']);
     expect(await log.pendingByConsumer()).toEqual({});
     await log.release();
+  });
+
+  it('answers a vote with 503 UNAVAILABLE, not a 500, when a full Redis refuses writes (noeviction)', async () => {
+    const port = await freePort();
+    const server = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory',
+        '4mb',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      { stdio: 'ignore' },
+    );
+    // Reconnects every 50 ms until the server listens; refused connections are expected meanwhile.
+    const full = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+    full.on('error', () => {});
+    try {
+      await eventually(
+        async () =>
+          full.ping().then(
+            () => true,
+            () => false,
+          ),
+        30_000,
+      );
+      const log = new RedisVoteLog(full, 'oom:', 1000, 100);
+      await log.prepare();
+      const poll = randomUUID();
+      expect(await log.append(vote(poll), null)).toBe('accepted');
+      // Small values, so the memory is held by keys (a large one's query buffer is freed with its refusal).
+      let refusal = '';
+      for (let i = 0; i < 100_000 && refusal === ''; i += 1) {
+        await full.set(`fill:${i}`, 'x'.repeat(1024)).catch((error: Error) => {
+          refusal = error.message;
+        });
+      }
+      expect(refusal).toMatch(/^OOM/);
+      await expect(log.append(vote(poll), null)).rejects.toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+      await expect(log.append(vote(poll), null)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      expect(await log.pending(poll)).toBe(1);
+    } finally {
+      full.disconnect();
+      server.kill('SIGKILL');
+    }
   });
 });

@@ -87,8 +87,15 @@ describe('render pool: hostile load', () => {
 });
 
 describe('render pool: callers that leave', () => {
-  const pool = new RenderPool({ threads: 1, timeoutMs: 120_000 });
-  afterAll(() => pool.close());
+  const pools: RenderPool[] = [];
+  afterAll(() => Promise.all(pools.map((pool) => pool.close())));
+  /** One thread, so the first render takes it and the others wait in the pool's queue. */
+  const onePool = async () => {
+    const pool = new RenderPool({ threads: 1, timeoutMs: 120_000 });
+    pools.push(pool);
+    expect(await pool.run({ kind: 'markdown', text: 'warm up' })).toBe('<p>warm up</p>\n');
+    return pool;
+  };
   const settled = (promise: Promise<string>) =>
     promise.then(
       (html) => ({ html }),
@@ -96,9 +103,8 @@ describe('render pool: callers that leave', () => {
     );
 
   it('drops a waiting render whose caller left, without touching the worker, and runs the rest in order', async () => {
-    expect(await pool.run({ kind: 'markdown', text: 'warm up' })).toBe('<p>warm up</p>\n');
+    const pool = await onePool();
     const [thread] = pool.threadIds();
-    // One thread: the first takes it at once, the others wait in the pool's queue.
     const first = settled(pool.run({ kind: 'markdown', text: '*first*' }));
     const leaving = new AbortController();
     const abandoned = settled(pool.run({ kind: 'markdown', text: '*abandoned*' }, { abandoned: leaving.signal }));
@@ -118,7 +124,8 @@ describe('render pool: callers that leave', () => {
     expect(pool.stats.dropped).toBe(2);
   });
 
-  it('finishes a running render whose caller left, and times out a waiting one without killing the worker', async () => {
+  it('finishes a running render whose caller left (its worker is not terminated), and times out a waiting one', async () => {
+    const pool = await onePool();
     const [thread] = pool.threadIds();
     const leaving = new AbortController();
     // Seconds of work (about 6 s here), so it is still running when the next one's limit passes.
@@ -130,6 +137,19 @@ describe('render pool: callers that leave', () => {
     expect(outcome).toHaveProperty('html');
     expect((outcome as { html: string }).html).toContain('<table>');
     expect(pool.threadIds()).toEqual([thread]);
-    expect(pool.stats).toEqual({ running: 0, waiting: 0, dropped: 2 });
+    expect(pool.stats).toEqual({ running: 0, waiting: 0, dropped: 0 });
+  });
+
+  it('on close, refuses the renders waiting and any new one, and starts no thread again', async () => {
+    const pool = await onePool();
+    const running = settled(pool.run({ kind: 'markdown', text: '*running*' }));
+    const waiting = settled(pool.run({ kind: 'markdown', text: '*waiting*' }));
+    const closed = pool.close();
+    expect(await waiting).toMatchObject({ error: { code: 'UNAVAILABLE' } });
+    await running; // rendered or refused by the closing pool: either way it settles
+    await closed;
+    await expect(pool.run({ kind: 'markdown', text: 'after' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(pool.threadIds()).toEqual([]);
+    expect(pool.stats).toEqual({ running: 0, waiting: 0, dropped: 0 });
   });
 });
