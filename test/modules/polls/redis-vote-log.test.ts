@@ -94,20 +94,7 @@ describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
     const port = await freePort();
     const server = spawn(
       'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--maxmemory',
-        '4mb',
-        '--maxmemory-policy',
-        'noeviction',
-      ],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
       { stdio: 'ignore' },
     );
     // Reconnects every 50 ms until the server listens; refused connections are expected meanwhile.

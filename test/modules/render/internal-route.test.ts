@@ -9,6 +9,7 @@ import { HttpRemoteRenderer } from '../../../src/modules/render/remote.ts';
 import { createLogger } from '../../../src/platform/observability/logger.ts';
 import { buildRenderServer } from '../../../src/roles/render.ts';
 import { eventually } from '../../helpers/wait.ts';
+import { HUGE_TABLE } from './slow-input.ts';
 
 const TOKEN = randomBytes(32).toString('hex');
 // As in test-app.ts: a busy machine running test files in parallel delays the event loop by
@@ -87,12 +88,11 @@ describe('the render service under a caller that gives up', () => {
   };
 
   it('drops the render the API abandoned at RENDER_REMOTE_TIMEOUT_MS, while the API renders it in-process', async () => {
-    // A 400 KB table keeps the one thread busy for seconds (about 6 s here).
-    const table = `|${'a|'.repeat(100)}\n|${'-|'.repeat(100)}\n${`|${'x|'.repeat(100)}\n`.repeat(2000)}`;
+    // Keeps the one thread busy for seconds.
     const busy = fetch(`${url}/api/v1/internal/render`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-      body: JSON.stringify({ kind: 'markdown', text: table }),
+      body: JSON.stringify({ kind: 'markdown', text: HUGE_TABLE }),
     });
     await eventually(async () => (await metric('rampart_render_tasks{state="running"}')) === 1);
     const config = loadConfig({ RENDER_URL: url, RENDER_TOKEN: TOKEN, RENDER_REMOTE_TIMEOUT_MS: '300' }).render;

@@ -7,14 +7,12 @@ import { RenderPool } from '../../../src/modules/render/pool.ts';
 import { RenderService } from '../../../src/modules/render/service.ts';
 import { AppError } from '../../../src/platform/errors.ts';
 import { eventually } from '../../helpers/wait.ts';
+import { HUGE_TABLE } from './slow-input.ts';
 
 const TIMEOUT_MS = 1_500;
 const config = loadConfig({ MAX_RENDER_SIZE: '1mb', RENDER_TIMEOUT_MS: String(TIMEOUT_MS), RENDER_THREADS: '2', RENDER_CACHE_SIZE: '1mb' });
 const service = new RenderService(config.render);
 afterAll(() => service.close());
-
-/** A 400 KB table: markdown-it + sanitize-html take seconds on it (measured: about 6 s). */
-const HUGE_TABLE = `|${'a|'.repeat(100)}\n|${'-|'.repeat(100)}\n${`|${'x|'.repeat(100)}\n`.repeat(2000)}`;
 
 const PATHOLOGICAL: Record<string, string> = {
   'deeply nested lists': Array.from({ length: 500 }, (_, depth) => `${' '.repeat(depth * 2)}- item`).join('\n'),
