@@ -150,5 +150,33 @@ export async function documentsSettle(cluster: Cluster, projectId: string, timeo
   return { ms, last };
 }
 
+/**
+ * Votes the APIs answered 503 because Redis lost the append's answer (`rampart_votes_total`
+ * `{outcome="unknown"}`, summed over the APIs running now): each may be counted, so a
+ * scenario's count may exceed its 202s by at most the rise of this figure over the scenario.
+ */
+export async function votesOfUnknownOutcome(cluster: Cluster): Promise<number> {
+  let sum = 0;
+  for (const api of cluster.apis) {
+    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    sum += Number(/^rampart_votes_total\{outcome="unknown"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+  }
+  return sum;
+}
+
+/** Nothing accepted lost, nothing counted that was not accepted beyond the votes of unknown outcome. */
+export function countsMatchAccepted(
+  settled: { ms: number | null; last: { counted: number; applied: number } },
+  twoOhTwo: number,
+  unknown: number,
+): Check {
+  const { counted, applied } = settled.last;
+  return {
+    name: 'counts equal the 202s, plus at most the 503s that said the vote may have been recorded',
+    pass: settled.ms !== null && counted >= twoOhTwo && counted <= twoOhTwo + unknown,
+    detail: `counted ${counted}, applied rows ${applied}, 202s ${twoOhTwo}, 503s of unknown outcome ${unknown}`,
+  };
+}
+
 export const accepted = (events: LoadEvent[], route: string, status: number) =>
   events.filter((event) => event.route === route && event.status === status).length;

@@ -7,6 +7,8 @@ export interface TcpProxy {
   /** Drops every connection and refuses new ones, as a stopped server would. */
   cut(): Promise<void>;
   restore(): Promise<void>;
+  /** Drops every connection and keeps accepting new ones, as a network blip would. */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,9 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     },
     cut: stop,
     restore: listen,
+    dropConnections() {
+      for (const socket of sockets) socket.destroy();
+    },
     close: stop,
   };
 }

@@ -47,6 +47,7 @@ export function createPollsModule(platform: Platform, guard: Guard): PollsModule
   platform.metrics.trackVoteStream({
     counts: () => ({
       accepted: service.accepted,
+      unknown: service.outcomeUnknown,
       applied: consumer.stats.applied,
       rejected: consumer.stats.rejected,
       duplicate: consumer.stats.duplicates,

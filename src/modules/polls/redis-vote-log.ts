@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { type Redis, ReplyError } from 'ioredis';
 import { AppError } from '../../platform/errors.ts';
-import { waitForRedis } from '../../platform/redis.ts';
+import { commandMayHaveRun, waitForRedis } from '../../platform/redis.ts';
 import { type AppendOutcome, type LogEntry, type NewVote, pollOf, type VoteLog } from './vote-log.ts';
 
 export const CONSUMER_GROUP = 'vote-processors';
@@ -169,7 +169,9 @@ export class RedisVoteLog implements VoteLog {
       `${this.#prefix}voted:${vote.pollId}:${vote.userId}`,
     ];
     const args = [this.#maxLength, vote.voteId, vote.pollId, vote.userId, vote.option, vote.requestId, closesAt ?? ''];
-    const outcome = await run(this.#appender, SCRIPTS.append, keys, args).catch(unavailable);
+    const outcome = await run(this.#appender, SCRIPTS.append, keys, args).catch((error: unknown) =>
+      commandMayHaveRun(error) ? 'unknown' : unavailable(error),
+    );
     return outcome as AppendOutcome;
   }
 
@@ -317,8 +319,10 @@ export class RedisVoteLog implements VoteLog {
 
   #readerConnection(): Redis {
     // Its own connection: a blocked read would hold up every other command on a shared one,
-    // and it may wait longer than the shared client's command timeout.
-    this.#reader ??= this.#redis.duplicate({ commandTimeout: this.#blockMs + 5_000 });
+    // and it may wait longer than the shared client's command timeout. A read cut off by a
+    // dropped connection is sent again on the reconnect rather than waiting out that timeout:
+    // its caller is still waiting, and entries a lost answer delivered are claimed either way.
+    this.#reader ??= this.#redis.duplicate({ commandTimeout: this.#blockMs + 5_000, autoResendUnfulfilledCommands: true });
     return this.#reader;
   }
 

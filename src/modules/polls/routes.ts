@@ -96,7 +96,7 @@ export async function registerPollRoutes(app: FastifyInstance, polls: PollsServi
         ...SECURED,
         summary: 'Vote: 202 once the vote is in the vote log; the consumer applies it shortly after',
         description:
-          'One vote per account per poll: a second is 409 ALREADY_VOTED; a closed poll 409 POLL_CLOSED. 503 UNAVAILABLE when the vote log cannot be reached (the vote was not accepted).',
+          'One vote per account per poll: a second is 409 ALREADY_VOTED; a closed poll 409 POLL_CLOSED. 503 UNAVAILABLE when the vote log cannot be reached: not accepted, except when the log lost its answer, which the message says (the vote may have been recorded; a retry answers 409 ALREADY_VOTED if it was).',
         params: IdParams,
         body: VoteBody,
         response: { 202: VoteAccepted, ...errorResponses },

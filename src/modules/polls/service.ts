@@ -42,6 +42,8 @@ export class PollsService {
   readonly #polls = new Map<string, { poll: PollRow; expires: number }>();
   /** Votes this process accepted (202), for the vote metrics. */
   accepted = 0;
+  /** Votes this process answered 503 after the log lost the answer: each may be counted all the same. */
+  outcomeUnknown = 0;
 
   /** `votePath`: the vote path's own auto-pipelined Redis connection (module.ts), for the per-account vote limit. */
   constructor(platform: Platform, log: VoteLog, votePath?: Redis) {
@@ -134,6 +136,15 @@ export class PollsService {
     );
     if (outcome === 'already_voted') throw new AppError('ALREADY_VOTED', 'This account already voted in this poll');
     if (outcome === 'closed') throw new AppError('POLL_CLOSED', 'The poll is closed');
+    if (outcome === 'unknown') {
+      // Not a 202: a 202 promises the vote counts. The retry settles it (the voter set is exact).
+      this.outcomeUnknown += 1;
+      throw new AppError(
+        'UNAVAILABLE',
+        'The vote log did not answer; the vote may have been recorded. Try again shortly: 409 ALREADY_VOTED then means it was',
+        { headers: { 'retry-after': '5' } },
+      );
+    }
     this.accepted += 1;
     return voteId;
   }

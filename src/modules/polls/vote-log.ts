@@ -22,13 +22,17 @@ export interface LogEntry {
   deliveries: number;
 }
 
-export type AppendOutcome = 'accepted' | 'already_voted' | 'closed';
+/**
+ * `unknown`: the append was sent and its answer lost (the log timed out or its connection
+ * dropped), so the vote may or may not be in the log; nothing on this side can tell.
+ */
+export type AppendOutcome = 'accepted' | 'already_voted' | 'closed' | 'unknown';
 
 export interface VoteLog {
   readonly kind: 'redis-stream' | 'table';
   /** Prepares the log for reading (creates the consumer group). Idempotent. */
   prepare(): Promise<void>;
-  /** Dedupe and append in one atomic step; refuses a closed poll (closesAt in ms, log clock). */
+  /** Dedupe and append in one atomic step; refuses a closed poll (closesAt in ms, log clock). Throws UNAVAILABLE when the vote surely did not reach the log. */
   append(vote: NewVote, closesAt: number | null): Promise<AppendOutcome>;
   /** Refuses every later append to the poll; the result is the close instant on the log's clock (ms). */
   closePoll(pollId: string): Promise<number>;

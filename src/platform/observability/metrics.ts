@@ -41,8 +41,12 @@ export interface RealtimeMetrics {
 
 /** The vote stream's figures (the polls module provides them); read at scrape time, never on a vote's path. */
 export interface VoteStreamFigures {
-  /** This process's counts so far: votes accepted (202), and entries applied, rejected, duplicate, claimed, dead-lettered by its consumer. */
-  counts(): Record<'accepted' | 'applied' | 'rejected' | 'duplicate' | 'claimed' | 'dead_lettered', number>;
+  /**
+   * This process's counts so far: votes accepted (202), votes answered 503 whose append was sent
+   * but never answered (unknown: each may be in the log), and entries applied, rejected,
+   * duplicate, claimed, dead-lettered by its consumer.
+   */
+  counts(): Record<'accepted' | 'unknown' | 'applied' | 'rejected' | 'duplicate' | 'claimed' | 'dead_lettered', number>;
   /** Accepted votes not yet acknowledged (unread or in a consumer's hands), as the vote log counts them. */
   backlog(): Promise<number>;
 }
@@ -190,7 +194,7 @@ export class Metrics {
     const registers = [this.registry];
     new Counter({
       name: 'rampart_votes_total',
-      help: 'Votes by outcome: accepted (202) by this process; applied, rejected, duplicate, claimed, dead_lettered by its consumer',
+      help: 'Votes by outcome: accepted (202), unknown (503 after the vote log lost the answer) by this process; applied, rejected, duplicate, claimed, dead_lettered by its consumer',
       labelNames: ['outcome'] as const,
       registers,
       collect() {

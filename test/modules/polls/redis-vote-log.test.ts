@@ -1,12 +1,15 @@
 // The Redis Stream vote log on a real Redis: dedupe + append, the close marker, the keys a
 // finished poll leaves behind, claiming with delivery counts, entries trimmed before
-// acknowledgement reported as lost, forgetting consumer names of processes long gone, and a
-// full Redis (a server of the test's own, filled past its maxmemory) answered as an outage.
-import { spawn } from 'node:child_process';
+// acknowledgement reported as lost, forgetting consumer names of processes long gone, a full
+// Redis (a server of the test's own, filled past its maxmemory) answered as an outage, and an
+// append whose answer was lost reported as unknown.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisVoteLog } from '../../../src/modules/polls/redis-vote-log.ts';
+import { createRedis, waitForRedis } from '../../../src/platform/redis.ts';
+import { startOwnRedis } from '../../helpers/own-redis.ts';
 import { freePort } from '../../helpers/processes.ts';
 import { scaleUrls } from '../../helpers/shapes.ts';
 import { eventually } from '../../helpers/wait.ts';
@@ -91,24 +94,9 @@ describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
   });
 
   it('answers a vote with 503 UNAVAILABLE, not a 500, when a full Redis refuses writes (noeviction)', async () => {
-    const port = await freePort();
-    const server = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
-      { stdio: 'ignore' },
-    );
-    // Reconnects every 50 ms until the server listens; refused connections are expected meanwhile.
-    const full = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, retryStrategy: () => 50 });
-    full.on('error', () => {});
+    const own = await startOwnRedis(['--maxmemory-policy', 'noeviction']);
+    const full = own.direct;
     try {
-      await eventually(
-        async () =>
-          full.ping().then(
-            () => true,
-            () => false,
-          ),
-        30_000,
-      );
       const log = new RedisVoteLog(full, 'oom:', 1000, 100);
       await log.prepare();
       const poll = randomUUID();
@@ -123,8 +111,41 @@ describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
       await expect(log.append(vote(poll), null)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
       expect(await log.pending(poll)).toBe(1);
     } finally {
-      full.disconnect();
-      server.kill('SIGKILL');
+      own.stop();
+    }
+  });
+
+  it('answers unknown, not unavailable, when the append was sent and its answer lost; the vote then counts once', async () => {
+    const own = await startOwnRedis();
+    // The platform's client and the vote path's auto-pipelined connection, as module.ts makes
+    // them; the server holds writes (CLIENT PAUSE WRITE) past their 500 ms command timeout.
+    const client = createRedis(own.url, pino({ level: 'silent' }));
+    const appender = client.duplicate({ enableAutoPipelining: true });
+    appender.on('error', () => {});
+    try {
+      await Promise.all([waitForRedis(client, 10_000), waitForRedis(appender, 10_000)]);
+      const log = new RedisVoteLog(client, 'lost:', 1000, 100, appender);
+      await log.prepare();
+      const poll = randomUUID();
+      const voter = randomUUID();
+      // One vote first, so Redis holds the script (a fresh server answers NOSCRIPT, not a vote).
+      expect(await log.append(vote(poll), null)).toBe('accepted');
+      await own.direct.client('PAUSE', 1500, 'WRITE');
+      expect(await log.append(vote(poll, voter), null)).toBe('unknown');
+      // The held script runs when the pause ends: the vote is in the log after all, and the
+      // retry the 503 asks for says so.
+      expect(await eventually(async () => (await log.pending(poll)) === 2, 10_000)).toBe(true);
+      expect(await log.append(vote(poll, voter), null)).toBe('already_voted');
+      expect(await own.direct.xlen('lost:polls:votes')).toBe(2);
+      // A connection that is not up never sends: that vote surely did not reach the log.
+      const nowhere = createRedis(`redis://127.0.0.1:${await freePort()}`, pino({ level: 'silent' }));
+      const unreachable = new RedisVoteLog(nowhere, 'lost:', 1000, 100);
+      await expect(unreachable.append(vote(poll), null)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      nowhere.disconnect();
+    } finally {
+      appender.disconnect();
+      client.disconnect();
+      own.stop();
     }
   });
 });

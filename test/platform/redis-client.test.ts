@@ -1,0 +1,60 @@
+// The platform's Redis client when a connection drops with a command in flight: the command
+// fails once and is never sent again after the reconnect (ioredis's default would send it,
+// and run a vote seconds after its caller answered 503). A server of the test's own holds the
+// command (CLIENT PAUSE WRITE) and a relay drops the connection under it.
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandMayHaveRun, createRedis, waitForRedis } from '../../src/platform/redis.ts';
+import { type OwnRedis, startOwnRedis } from '../helpers/own-redis.ts';
+import { freePort } from '../helpers/processes.ts';
+import { scaleUrls } from '../helpers/shapes.ts';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
+import { eventually } from '../helpers/wait.ts';
+
+describe.skipIf(!scaleUrls)('the Redis client across a dropped connection', () => {
+  let own: OwnRedis;
+  let relay: TcpProxy;
+  beforeAll(async () => {
+    own = await startOwnRedis();
+    relay = await startTcpProxy('127.0.0.1', own.port);
+  });
+  afterAll(async () => {
+    await relay?.close();
+    own?.stop();
+  });
+
+  it('does not send a command again after a reconnect once its caller had the failure', async () => {
+    const client = createRedis(`redis://127.0.0.1:${relay.port}`, pino({ level: 'silent' }));
+    try {
+      expect(await waitForRedis(client, 10_000)).toBe(true);
+      await own.direct.client('PAUSE', 1500, 'WRITE');
+      const held = client.set('written-late', 'yes');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      relay.dropConnections();
+      const failure = await held.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(Error);
+      expect(commandMayHaveRun(failure)).toBe(true);
+      // Reconnected, and past the pause: a command sent again would run before this read, on
+      // the same connection.
+      await eventually(async () => client.status === 'ready', 10_000);
+      await eventually(async () => (await own.direct.set('pause-over', '1').then(() => true)) || undefined, 10_000);
+      expect(await client.get('written-late')).toBeNull();
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('refuses a command before writing it while the connection is not up', async () => {
+    const client = createRedis(`redis://127.0.0.1:${await freePort()}`, pino({ level: 'silent' }));
+    try {
+      const refused = await client.get('x').catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(Error);
+      expect(commandMayHaveRun(refused)).toBe(false);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
