@@ -123,7 +123,11 @@ export function report(
   };
 }
 
-/** Votes answered 202 must all be counted once the consumers catch up (bounded wait). */
+/**
+ * Votes answered 202 must all be counted once the consumers catch up (bounded wait). Settled
+ * also means the vote log is drained (backlog 0, as /metrics reads it), so a vote applied
+ * after the 202s were reached (one answered 503 that reached the log) is counted too.
+ */
 export async function votesSettle(
   cluster: Cluster,
   pollIds: string[],
@@ -132,10 +136,31 @@ export async function votesSettle(
 ) {
   let last = { applied: 0, counted: 0 };
   const ms = await timeUntil(async () => {
+    if ((await voteBacklog(cluster)) !== 0) return false;
     last = await storedVotes(cluster.pool, pollIds);
     return expected(last) && last.applied === last.counted;
   }, timeoutMs);
   return { ms, last };
+}
+
+async function metricsOf(api: { url: string }): Promise<string> {
+  const response = await fetch(`${api.url}/metrics`);
+  if (!response.ok) throw new Error(`${api.url}/metrics answered ${response.status}`);
+  return response.text();
+}
+
+/**
+ * Accepted votes not yet applied and acknowledged, the whole log's (every API reports the
+ * same), from the first API that answers; null while none does (one may be killed or stopping).
+ */
+async function voteBacklog(cluster: Cluster): Promise<number | null> {
+  for (const api of cluster.apis) {
+    // A killed or stopping API refuses: ask the next.
+    const metrics = await metricsOf(api).catch(() => undefined);
+    const backlog = metrics === undefined ? undefined : /^rampart_vote_backlog (\d+)$/m.exec(metrics)?.[1];
+    if (backlog !== undefined) return Number(backlog);
+  }
+  return null;
 }
 
 export async function documentsSettle(cluster: Cluster, projectId: string, timeoutMs: number) {
@@ -158,8 +183,9 @@ export async function documentsSettle(cluster: Cluster, projectId: string, timeo
 export async function votesOfUnknownOutcome(cluster: Cluster): Promise<number> {
   let sum = 0;
   for (const api of cluster.apis) {
-    const metrics = await (await fetch(`${api.url}/metrics`)).text();
-    sum += Number(/^rampart_votes_total\{outcome="unknown"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+    const unknown = /^rampart_votes_total\{outcome="unknown"\} (\d+)$/m.exec(await metricsOf(api))?.[1];
+    if (unknown === undefined) throw new Error(`rampart_votes_total{outcome="unknown"} missing from ${api.url}/metrics`);
+    sum += Number(unknown);
   }
   return sum;
 }

@@ -27,9 +27,10 @@ describe.skipIf(!scaleUrls)('the Redis client across a dropped connection', () =
     const client = createRedis(`redis://127.0.0.1:${relay.port}`, pino({ level: 'silent' }));
     try {
       expect(await waitForRedis(client, 10_000)).toBe(true);
-      await own.direct.client('PAUSE', 1500, 'WRITE');
+      // Held by Redis (no timing assumption: the pause outlasts any stall of this machine).
+      await own.direct.client('PAUSE', 30_000, 'WRITE');
       const held = client.set('written-late', 'yes');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await eventually(async () => / flags=b .* cmd=set /.test(String(await own.direct.client('LIST'))) || undefined, 10_000);
       relay.dropConnections();
       const failure = await held.then(
         () => undefined,
@@ -37,10 +38,10 @@ describe.skipIf(!scaleUrls)('the Redis client across a dropped connection', () =
       );
       expect(failure).toBeInstanceOf(Error);
       expect(commandMayHaveRun(failure)).toBe(true);
-      // Reconnected, and past the pause: a command sent again would run before this read, on
-      // the same connection.
+      // Reconnected: a command sent again would now sit, held, ahead of the read below on the
+      // same connection, and run before it once the pause is lifted.
       await eventually(async () => client.status === 'ready', 10_000);
-      await eventually(async () => (await own.direct.set('pause-over', '1').then(() => true)) || undefined, 10_000);
+      await own.direct.client('UNPAUSE');
       expect(await client.get('written-late')).toBeNull();
     } finally {
       client.disconnect();

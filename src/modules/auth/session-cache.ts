@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { type Redis, ReplyError } from 'ioredis';
 import type { Logger } from 'pino';
 import { SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
+import { waitForRedis } from '../../platform/redis.ts';
 import { type SessionReads, type SessionWithUser, sessionExpiry } from './repo.ts';
 
 export type SessionCacheSync =
@@ -117,12 +118,29 @@ export class SessionCache implements SessionReads {
       await sync.redis.publish(sync.channel, this.#origin);
     } catch (error) {
       if (error instanceof ReplyError) throw error; // Redis answered: a bug of ours, not an outage
-      // The write stands. A process that cannot hear Redis reads the database anyway; only one
-      // still subscribed while this one cannot reach Redis keeps its entries, for SESSION_CACHE_MS at most.
-      sync.logger.error(
-        { err: error, event: 'auth.session_invalidation_not_sent' },
-        'session change not broadcast: other processes may accept the old session until their cache entries expire',
-      );
+      // The write stands, and the response does not wait for Redis. Who needs the message: a
+      // process still subscribed while this one cannot reach Redis, holding entries for
+      // SESSION_CACHE_MS at most; so it is sent again once Redis is back within that time.
+      void this.#broadcastWhenBack(sync, Date.now() + this.#ttlMs, error);
     }
+  }
+
+  async #broadcastWhenBack(sync: Extract<SessionCacheSync, { kind: 'redis' }>, until: number, first: unknown): Promise<void> {
+    const back = await waitForRedis(sync.redis, Math.max(0, until - Date.now()));
+    // A second failure says no more than the first, which is logged below.
+    const sent =
+      back &&
+      (await sync.redis.publish(sync.channel, this.#origin).then(
+        () => true,
+        () => false,
+      ));
+    if (sent) {
+      sync.logger.warn({ err: first, event: 'auth.session_invalidation_sent_late' }, 'session change broadcast late, once Redis was back');
+      return;
+    }
+    sync.logger.error(
+      { err: first, event: 'auth.session_invalidation_not_sent' },
+      'session change not broadcast: other processes may have accepted the old session until their cache entries expired',
+    );
   }
 }

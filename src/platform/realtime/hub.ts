@@ -36,6 +36,8 @@ export class RealtimeHub {
   /** Messages this process published come back over Redis: the origin tells them apart. */
   readonly #origin = randomUUID();
   #subscriber: Redis | undefined;
+  /** Redis confirmed the subscription on the current connection. */
+  #subscribed = false;
   #delivery: RealtimeDelivery | undefined;
   #lastDropLogged = 0;
   readonly #stats: HubStats = { published: 0, received: 0, dropped: 0 };
@@ -53,16 +55,27 @@ export class RealtimeHub {
     this.#subscriber = subscriber;
     subscriber.on('message', (_channel: string, message: string) => this.#receive(message));
     subscriber.on('error', () => {}); // the main client logs Redis outages; one line is enough
-    // ioredis re-subscribes by itself after a reconnect; the first subscribe waits for the first connection.
+    subscriber.on('close', () => {
+      this.#subscribed = false;
+    });
+    // On every connection, not just the first: ioredis re-subscribes by itself only to channels
+    // Redis had confirmed, so a SUBSCRIBE whose answer a dropped connection lost would be gone
+    // for good. Subscribing twice to one channel is a no-op in Redis.
     const subscribe = () =>
-      subscriber.subscribe(this.#channel).catch((error: unknown) => this.#logger.warn({ err: error }, 'realtime subscribe failed'));
-    subscriber.once('ready', subscribe);
+      subscriber.subscribe(this.#channel).then(
+        () => {
+          if (subscriber.status === 'ready') this.#subscribed = true;
+        },
+        (error: unknown) => this.#logger.warn({ err: error }, 'realtime subscribe failed; retried on the next connection'),
+      );
+    subscriber.on('ready', subscribe);
     if (subscriber.status === 'ready') await subscribe();
   }
 
   async stop(): Promise<void> {
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
+    this.#subscribed = false;
     subscriber?.disconnect();
   }
 
@@ -75,6 +88,7 @@ export class RealtimeHub {
       check: async () => {
         const subscriber = this.#subscriber;
         if (subscriber?.status !== 'ready') throw new Error('the realtime subscriber is not connected to Redis');
+        if (!this.#subscribed) throw new Error('the realtime subscriber is connected but not subscribed yet');
       },
     };
   }

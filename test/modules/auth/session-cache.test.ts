@@ -132,6 +132,24 @@ describe.runIf(scaleUrls)('session cache across two processes (scale shape)', ()
     expect((await me(b, user.token)).statusCode).toBe(401);
   });
 
+  it('a sign-out made while its instance cannot reach Redis reaches the other once Redis is back', async () => {
+    const user = await registerAndLogin(a.app);
+    // A holds the session; B signs it out while B cannot reach Redis, so its message waits.
+    expect((await me(a, user.token)).statusCode).toBe(200);
+    await proxy.cut();
+    try {
+      const out = await b.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: bearer(user.token) });
+      expect(out.statusCode).toBe(204);
+      // The row is gone: A answers from its cache, not told yet.
+      expect((await me(a, user.token)).statusCode).toBe(200);
+    } finally {
+      await proxy.restore();
+    }
+    // Well within SESSION_CACHE_MS (60 s): only the late message can have emptied A's cache.
+    await eventually(async () => ((await me(a, user.token)).statusCode === 401 ? true : undefined), 15_000);
+    expect(b.logs.some((line) => line.event === 'auth.session_invalidation_sent_late')).toBe(true);
+  });
+
   it('while its subscriber cannot reach Redis, an instance reads every session and still refuses a revoked one', async () => {
     await bListening();
     const user = await registerAndLogin(a.app);

@@ -46,16 +46,18 @@ describe.skipIf(!scaleUrls)('a vote whose answer Redis lost', () => {
     // A vote first: Redis then holds the vote script (a fresh server would answer NOSCRIPT).
     expect((await vote(first?.token ?? '')).statusCode).toBe(202);
 
-    // Held well past the vote path's 500 ms timeouts (the per-account limit's, then the append's).
-    await own.direct.client('PAUSE', 6000, 'WRITE');
+    // Held past the vote path's 500 ms timeouts (the per-account limit's, then the append's),
+    // until lifted (the pause outlasts any stall of this machine).
+    await own.direct.client('PAUSE', 60_000, 'WRITE');
     const lost = await vote(voter?.token ?? '');
+    await own.direct.client('UNPAUSE');
     expect(lost.statusCode, lost.body).toBe(503);
     expect(lost.json()).toMatchObject({ error_code: 'UNAVAILABLE' });
     expect(lost.json().message).toMatch(/may have been recorded/);
     expect(lost.headers['retry-after']).toBe('5');
 
     // Once Redis runs what it held, the retry says the vote was recorded, and it counts once.
-    // Retries while Redis still holds writes meet the same 503.
+    // A retry that still meets a Redis catching up gets the same 503.
     let lostAgain = 0;
     const retry = await eventually(async () => {
       const response = await vote(voter?.token ?? '');

@@ -122,6 +122,7 @@ describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
     const client = createRedis(own.url, pino({ level: 'silent' }));
     const appender = client.duplicate({ enableAutoPipelining: true });
     appender.on('error', () => {});
+    let nowhere: Redis | undefined;
     try {
       await Promise.all([waitForRedis(client, 10_000), waitForRedis(appender, 10_000)]);
       const log = new RedisVoteLog(client, 'lost:', 1000, 100, appender);
@@ -130,19 +131,20 @@ describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
       const voter = randomUUID();
       // One vote first, so Redis holds the script (a fresh server answers NOSCRIPT, not a vote).
       expect(await log.append(vote(poll), null)).toBe('accepted');
-      await own.direct.client('PAUSE', 1500, 'WRITE');
+      await own.direct.client('PAUSE', 30_000, 'WRITE');
       expect(await log.append(vote(poll, voter), null)).toBe('unknown');
-      // The held script runs when the pause ends: the vote is in the log after all, and the
+      await own.direct.client('UNPAUSE');
+      // The held script runs once the pause is lifted: the vote is in the log after all, and the
       // retry the 503 asks for says so.
       expect(await eventually(async () => (await log.pending(poll)) === 2, 10_000)).toBe(true);
       expect(await log.append(vote(poll, voter), null)).toBe('already_voted');
       expect(await own.direct.xlen('lost:polls:votes')).toBe(2);
       // A connection that is not up never sends: that vote surely did not reach the log.
-      const nowhere = createRedis(`redis://127.0.0.1:${await freePort()}`, pino({ level: 'silent' }));
+      nowhere = createRedis(`redis://127.0.0.1:${await freePort()}`, pino({ level: 'silent' }));
       const unreachable = new RedisVoteLog(nowhere, 'lost:', 1000, 100);
       await expect(unreachable.append(vote(poll), null)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-      nowhere.disconnect();
     } finally {
+      nowhere?.disconnect();
       appender.disconnect();
       client.disconnect();
       own.stop();

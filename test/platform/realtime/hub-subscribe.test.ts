@@ -1,0 +1,70 @@
+// The realtime hub's subscription when its first SUBSCRIBE fails: it subscribes again on the
+// next connection, and readiness reports the fan-out down until Redis has confirmed it.
+// Before, the hub subscribed once, at its first connection: a SUBSCRIBE refused, or cut off
+// with its connection, left a process deaf to the others for good while readiness said ok.
+// The refusal here is Redis's own (an ACL without channel rights) on a server of the test's own.
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RealtimeHub } from '../../../src/platform/realtime/hub.ts';
+import { createRedis, waitForRedis } from '../../../src/platform/redis.ts';
+import { type OwnRedis, startOwnRedis } from '../../helpers/own-redis.ts';
+import { scaleUrls } from '../../helpers/shapes.ts';
+import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.ts';
+import { eventually } from '../../helpers/wait.ts';
+
+describe.skipIf(!scaleUrls)('the realtime hub when its subscription fails', () => {
+  let own: OwnRedis;
+  let relay: TcpProxy;
+  beforeAll(async () => {
+    own = await startOwnRedis();
+    relay = await startTcpProxy('127.0.0.1', own.port);
+  });
+  afterAll(async () => {
+    await relay?.close();
+    own?.stop();
+  });
+
+  it('subscribes again on the next connection, and is not ready until subscribed', async () => {
+    const logger = pino({ level: 'silent' });
+    const listenerRedis = createRedis(`redis://127.0.0.1:${relay.port}`, logger);
+    const publisherRedis = createRedis(own.url, logger);
+    const listener = new RealtimeHub(listenerRedis, 'hub:', logger);
+    const publisher = new RealtimeHub(publisherRedis, 'hub:', logger);
+    const heard: string[] = [];
+    listener.attach({ event: (topic) => heard.push(topic), sessionsEnded: () => {} });
+    const readiness = listener.readinessCheck(true);
+    try {
+      await Promise.all([waitForRedis(listenerRedis, 10_000), waitForRedis(publisherRedis, 10_000)]);
+      await own.direct.acl('SETUSER', 'default', 'resetchannels');
+      await listener.start();
+      // Connected, its SUBSCRIBE answered NOPERM: not ready.
+      const refused = await eventually(
+        async () =>
+          readiness?.check().then(
+            () => 'ready',
+            (error: Error) => (/not subscribed/.test(error.message) ? error.message : undefined),
+          ),
+        15_000,
+      );
+      expect(refused).toMatch(/connected but not subscribed/);
+
+      await own.direct.acl('SETUSER', 'default', 'allchannels');
+      relay.dropConnections();
+      await eventually(
+        async () =>
+          readiness?.check().then(
+            () => true,
+            () => false,
+          ),
+        15_000,
+      );
+      publisher.publish('documents:one', 'changed', {}, 'r1');
+      await eventually(async () => heard.includes('documents:one'), 10_000);
+    } finally {
+      await listener.stop();
+      await publisher.stop();
+      listenerRedis.disconnect();
+      publisherRedis.disconnect();
+    }
+  });
+});
