@@ -1,8 +1,10 @@
-// A redis-server of a test's own, on a free port: for tests that pause, fill or cut Redis,
-// which on the shared test Redis would stall every other test file running beside them.
+// A redis-server of a test's own, on a free port, alone or behind a relay the test can cut:
+// for tests that pause, fill or cut Redis, which on the shared test Redis would stall every
+// other test file running beside them.
 import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { freePort } from './processes.ts';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 import { eventually } from './wait.ts';
 
 export interface OwnRedis {
@@ -36,6 +38,26 @@ export async function startOwnRedis(extraArgs: string[] = []): Promise<OwnRedis>
     stop() {
       direct.disconnect();
       server.kill('SIGKILL');
+    },
+  };
+}
+
+export interface RelayedOwnRedis extends OwnRedis {
+  relay: TcpProxy;
+  /** Through the relay: what the client under test connects to. */
+  relayedUrl: string;
+}
+
+export async function startRelayedOwnRedis(): Promise<RelayedOwnRedis> {
+  const own = await startOwnRedis();
+  const relay = await startTcpProxy('127.0.0.1', own.port);
+  return {
+    ...own,
+    relay,
+    relayedUrl: `redis://127.0.0.1:${relay.port}`,
+    stop() {
+      void relay.close();
+      own.stop();
     },
   };
 }

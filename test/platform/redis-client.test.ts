@@ -5,33 +5,27 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandMayHaveRun, createRedis, waitForRedis } from '../../src/platform/redis.ts';
-import { type OwnRedis, startOwnRedis } from '../helpers/own-redis.ts';
+import { type RelayedOwnRedis, startRelayedOwnRedis } from '../helpers/own-redis.ts';
 import { freePort } from '../helpers/processes.ts';
 import { scaleUrls } from '../helpers/shapes.ts';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 import { eventually } from '../helpers/wait.ts';
 
 describe.skipIf(!scaleUrls)('the Redis client across a dropped connection', () => {
-  let own: OwnRedis;
-  let relay: TcpProxy;
+  let own: RelayedOwnRedis;
   beforeAll(async () => {
-    own = await startOwnRedis();
-    relay = await startTcpProxy('127.0.0.1', own.port);
+    own = await startRelayedOwnRedis();
   });
-  afterAll(async () => {
-    await relay?.close();
-    own?.stop();
-  });
+  afterAll(() => own?.stop());
 
   it('does not send a command again after a reconnect once its caller had the failure', async () => {
-    const client = createRedis(`redis://127.0.0.1:${relay.port}`, pino({ level: 'silent' }));
+    const client = createRedis(own.relayedUrl, pino({ level: 'silent' }));
     try {
       expect(await waitForRedis(client, 10_000)).toBe(true);
       // Held by Redis (no timing assumption: the pause outlasts any stall of this machine).
       await own.direct.client('PAUSE', 30_000, 'WRITE');
       const held = client.set('written-late', 'yes');
       await eventually(async () => / flags=b .* cmd=set /.test(String(await own.direct.client('LIST'))) || undefined, 10_000);
-      relay.dropConnections();
+      own.relay.dropConnections();
       const failure = await held.then(
         () => undefined,
         (error: unknown) => error,

@@ -7,26 +7,20 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealtimeHub } from '../../../src/platform/realtime/hub.ts';
 import { createRedis, waitForRedis } from '../../../src/platform/redis.ts';
-import { type OwnRedis, startOwnRedis } from '../../helpers/own-redis.ts';
+import { type RelayedOwnRedis, startRelayedOwnRedis } from '../../helpers/own-redis.ts';
 import { scaleUrls } from '../../helpers/shapes.ts';
-import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.ts';
 import { eventually } from '../../helpers/wait.ts';
 
 describe.skipIf(!scaleUrls)('the realtime hub when its subscription fails', () => {
-  let own: OwnRedis;
-  let relay: TcpProxy;
+  let own: RelayedOwnRedis;
   beforeAll(async () => {
-    own = await startOwnRedis();
-    relay = await startTcpProxy('127.0.0.1', own.port);
+    own = await startRelayedOwnRedis();
   });
-  afterAll(async () => {
-    await relay?.close();
-    own?.stop();
-  });
+  afterAll(() => own?.stop());
 
   it('subscribes again on the next connection, and is not ready until subscribed', async () => {
     const logger = pino({ level: 'silent' });
-    const listenerRedis = createRedis(`redis://127.0.0.1:${relay.port}`, logger);
+    const listenerRedis = createRedis(own.relayedUrl, logger);
     const publisherRedis = createRedis(own.url, logger);
     const listener = new RealtimeHub(listenerRedis, 'hub:', logger);
     const publisher = new RealtimeHub(publisherRedis, 'hub:', logger);
@@ -49,7 +43,7 @@ describe.skipIf(!scaleUrls)('the realtime hub when its subscription fails', () =
       expect(refused).toMatch(/connected but not subscribed/);
 
       await own.direct.acl('SETUSER', 'default', 'allchannels');
-      relay.dropConnections();
+      own.relay.dropConnections();
       await eventually(
         async () =>
           readiness?.check().then(
