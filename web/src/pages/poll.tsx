@@ -109,7 +109,17 @@ export function PollPage(props: PageProps) {
               {voteError[1]}
             </Banner>
           )}
-          {vote.error !== undefined && !voteError && <ErrorBanner error={vote.error} title="Your vote was not counted" />}
+          {vote.error !== undefined && !voteError && (
+            // A 503 may come after the vote reached the vote log (its message says so): not "not counted".
+            <ErrorBanner
+              error={vote.error}
+              title={
+                vote.error instanceof ApiError && vote.error.code === 'UNAVAILABLE'
+                  ? 'Your vote could not be confirmed'
+                  : 'Your vote was not counted'
+              }
+            />
+          )}
           <form
             onSubmit={(event) => {
               event.preventDefault();
