@@ -143,10 +143,12 @@ export async function votesSettle(
   return { ms, last };
 }
 
-async function metricsOf(api: { url: string }): Promise<string> {
+/** One series' value in an API's /metrics (e.g. `rampart_vote_backlog`), undefined when absent. */
+async function sampleOf(api: { url: string }, series: string): Promise<number | undefined> {
   const response = await fetch(`${api.url}/metrics`);
   if (!response.ok) throw new Error(`${api.url}/metrics answered ${response.status}`);
-  return response.text();
+  const line = (await response.text()).split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 /**
@@ -156,9 +158,8 @@ async function metricsOf(api: { url: string }): Promise<string> {
 async function voteBacklog(cluster: Cluster): Promise<number | null> {
   for (const api of cluster.apis) {
     // A killed or stopping API refuses: ask the next.
-    const metrics = await metricsOf(api).catch(() => undefined);
-    const backlog = metrics === undefined ? undefined : /^rampart_vote_backlog (\d+)$/m.exec(metrics)?.[1];
-    if (backlog !== undefined) return Number(backlog);
+    const backlog = await sampleOf(api, 'rampart_vote_backlog').catch(() => undefined);
+    if (backlog !== undefined) return backlog;
   }
   return null;
 }
@@ -183,9 +184,10 @@ export async function documentsSettle(cluster: Cluster, projectId: string, timeo
 export async function votesOfUnknownOutcome(cluster: Cluster): Promise<number> {
   let sum = 0;
   for (const api of cluster.apis) {
-    const unknown = /^rampart_votes_total\{outcome="unknown"\} (\d+)$/m.exec(await metricsOf(api))?.[1];
-    if (unknown === undefined) throw new Error(`rampart_votes_total{outcome="unknown"} missing from ${api.url}/metrics`);
-    sum += Number(unknown);
+    const series = 'rampart_votes_total{outcome="unknown"}';
+    const unknown = await sampleOf(api, series);
+    if (unknown === undefined) throw new Error(`${series} missing from ${api.url}/metrics`);
+    sum += unknown;
   }
   return sum;
 }

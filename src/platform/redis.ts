@@ -10,8 +10,8 @@ export function createRedis(url: string, logger: Logger): Redis {
     connectTimeout: 2_000,
     commandTimeout: 500,
     // ioredis's default sends a command again after a reconnect when the connection dropped
-    // before its answer came; by then its caller may have had its timeout and answered
-    // (a vote 503 applied seconds later). What failed stays failed: the caller retries.
+    // before its answer came; by then its caller may have had its timeout and answered (a vote
+    // answered 503, then applied at the reconnect). What failed stays failed: the caller retries.
     autoResendUnfulfilledCommands: false,
     // Keep reconnecting forever, at most every 2 s: Redis coming back must heal us.
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),

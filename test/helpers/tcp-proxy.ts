@@ -39,9 +39,13 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       });
     });
 
+  const dropConnections = () => {
+    for (const socket of sockets) socket.destroy();
+  };
+
   const stop = () =>
     new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
+      dropConnections();
       if (server) server.close(() => resolve());
       else resolve();
       server = undefined;
@@ -54,9 +58,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     },
     cut: stop,
     restore: listen,
-    dropConnections() {
-      for (const socket of sockets) socket.destroy();
-    },
+    dropConnections,
     close: stop,
   };
 }
