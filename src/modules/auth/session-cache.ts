@@ -12,6 +12,7 @@ import { type Redis, ReplyError } from 'ioredis';
 import type { Logger } from 'pino';
 import { SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { waitForRedis } from '../../platform/redis.ts';
+import { keepSubscribed } from '../../platform/redis-subscription.ts';
 import { type SessionReads, type SessionWithUser, sessionExpiry } from './repo.ts';
 
 export type SessionCacheSync =
@@ -32,6 +33,7 @@ export class SessionCache implements SessionReads {
   /** Messages this process published come back over Redis: the origin tells them apart. */
   readonly #origin = randomUUID();
   #live: boolean;
+  #stopSubscription: (() => void) | undefined;
   #subscriber: Redis | undefined;
 
   constructor(ttlMs: number, sync: SessionCacheSync) {
@@ -90,20 +92,21 @@ export class SessionCache implements SessionReads {
     };
     subscriber.on('close', dark);
     subscriber.on('end', dark);
-    subscriber.on('ready', () => {
-      subscriber
-        .subscribe(sync.channel)
-        .then(() => {
-          if (this.#subscriber !== subscriber || subscriber.status !== 'ready') return;
-          // Whatever was read while we could not hear may be stale: start empty.
-          this.#entries.invalidate();
-          this.#live = true;
-        })
-        .catch((error: unknown) => sync.logger.warn({ err: error }, 'session cache subscribe failed; sessions are read from the database'));
-    });
+    this.#stopSubscription = keepSubscribed(subscriber, sync.channel, {
+      confirmed: () => {
+        if (this.#subscriber !== subscriber) return;
+        // Whatever was read while we could not hear may be stale: start empty.
+        this.#entries.invalidate();
+        this.#live = true;
+      },
+      failed: (error, retryInMs) =>
+        sync.logger.warn({ err: error, retry_in_ms: retryInMs }, 'session cache subscribe failed; sessions are read from the database'),
+    }).stop;
   }
 
   async stop(): Promise<void> {
+    this.#stopSubscription?.();
+    this.#stopSubscription = undefined;
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
     if (this.#sync.kind === 'redis') this.#live = false;

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ReadinessCheck } from '../health.ts';
+import { keepSubscribed } from '../redis-subscription.ts';
 
 /** What the gateway of this process does with what the hub receives. */
 export interface RealtimeDelivery {
@@ -38,6 +39,7 @@ export class RealtimeHub {
   #subscriber: Redis | undefined;
   /** Redis confirmed the subscription on the current connection. */
   #subscribed = false;
+  #stopSubscription: (() => void) | undefined;
   #delivery: RealtimeDelivery | undefined;
   #lastDropLogged = 0;
   readonly #stats: HubStats = { published: 0, received: 0, dropped: 0 };
@@ -58,21 +60,19 @@ export class RealtimeHub {
     subscriber.on('close', () => {
       this.#subscribed = false;
     });
-    // On every connection, not just the first: ioredis re-subscribes by itself only to channels
-    // Redis had confirmed, so a SUBSCRIBE whose answer a dropped connection lost would be gone
-    // for good. Subscribing twice to one channel is a no-op in Redis.
-    const subscribe = () =>
-      subscriber.subscribe(this.#channel).then(
-        () => {
-          if (subscriber.status === 'ready') this.#subscribed = true;
-        },
-        (error: unknown) => this.#logger.warn({ err: error }, 'realtime subscribe failed; retried on the next connection'),
-      );
-    subscriber.on('ready', subscribe);
-    if (subscriber.status === 'ready') await subscribe();
+    const subscription = keepSubscribed(subscriber, this.#channel, {
+      confirmed: () => {
+        this.#subscribed = true;
+      },
+      failed: (error, retryInMs) => this.#logger.warn({ err: error, retry_in_ms: retryInMs }, 'realtime subscribe failed; retrying'),
+    });
+    this.#stopSubscription = subscription.stop;
+    await subscription.firstAttempt;
   }
 
   async stop(): Promise<void> {
+    this.#stopSubscription?.();
+    this.#stopSubscription = undefined;
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
     this.#subscribed = false;
