@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../src/config.ts';
 import { LocalEmbeddings } from '../src/modules/knowledge/embeddings/local.ts';
 import { readTable } from '../src/modules/knowledge/embeddings/table.ts';
-import { chunkTsvSql, KnowledgeRepo, vectorLiteral } from '../src/modules/knowledge/repo.ts';
+import { chunkTsvSql, HNSW_BUILD, KnowledgeRepo, vectorLiteral } from '../src/modules/knowledge/repo.ts';
 import { KnowledgeSearch, type SearchMode } from '../src/modules/knowledge/search.ts';
 import { embeddingText } from '../src/modules/knowledge/service.ts';
 import type { Database } from '../src/platform/db/database.ts';
@@ -269,7 +269,7 @@ export async function benchKnowledge(): Promise<BenchSection[]> {
         `${(result.hnswBuildMs / 1000).toFixed(1)} s`,
         '',
         '',
-        `m=16, ef_construction=64 (pgvector defaults)`,
+        `m=${HNSW_BUILD.m}, ef_construction=${HNSW_BUILD.efConstruction} (repo.ts)`,
       ]);
     for (const [mode, stats] of Object.entries(result.latencies)) {
       rows.push([

@@ -271,7 +271,7 @@ function knowledgeConfig(env: Env): KnowledgeConfig {
     maxEntryBytes: byteSize(env, 'MAX_KNOWLEDGE_ENTRY_SIZE', 256 * 1024),
     chunkChars,
     chunkOverlapChars: integer(env, 'KNOWLEDGE_CHUNK_OVERLAP', 200, 0, Math.floor(chunkChars / 2)),
-    efSearch: integer(env, 'KNOWLEDGE_EF_SEARCH', 100, 10, 1_000),
+    efSearch: integer(env, 'KNOWLEDGE_EF_SEARCH', 200, 10, 1_000),
   };
 }
 
