@@ -15,9 +15,9 @@ const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 30_000;
 
 /**
- * Subscribes `subscriber` to `channel` on every 'ready'. Subscribing twice to one channel is a
- * no-op in Redis, so this also covers the channels ioredis would re-subscribe itself (it does
- * that only for channels Redis had confirmed). `firstAttempt` settles once the SUBSCRIBE sent
+ * Subscribes `subscriber` to `channel` on every 'ready', in place of ioredis's automatic
+ * re-subscribe, which covers only channels Redis had confirmed and does not handle a failure.
+ * `firstAttempt` settles once the SUBSCRIBE sent
  * now (when the connection is already up) has its answer; `stop` ends the retries.
  */
 export function keepSubscribed(
@@ -25,6 +25,11 @@ export function keepSubscribed(
   channel: string,
   events: SubscriptionEvents,
 ): { firstAttempt: Promise<void>; stop(): void } {
+  // ioredis's own re-subscribe at a reconnect leaves its promise unhandled: a refused or timed
+  // out SUBSCRIBE there is an unhandled rejection, which ends a Node process.
+  if (subscriber.options.autoResubscribe !== false) {
+    throw new Error('keepSubscribed needs a connection made with autoResubscribe: false; it subscribes on every connection itself');
+  }
   // A connection's number: a retry scheduled on one connection never runs on the next.
   let connection = 0;
   let retry: NodeJS.Timeout | undefined;

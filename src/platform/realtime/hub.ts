@@ -53,7 +53,7 @@ export class RealtimeHub {
   /** Subscribes to the channel (scale shape). Never throws: a dead Redis is readiness's to report. */
   async start(): Promise<void> {
     if (!this.#redis || this.#subscriber) return;
-    const subscriber = this.#redis.duplicate();
+    const subscriber = this.#redis.duplicate({ autoResubscribe: false });
     this.#subscriber = subscriber;
     subscriber.on('message', (_channel: string, message: string) => this.#receive(message));
     subscriber.on('error', () => {}); // the main client logs Redis outages; one line is enough
