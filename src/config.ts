@@ -123,6 +123,8 @@ export interface UploadsConfig {
   maxArchiveEntries: number;
   /** Decompressed bytes an archive import may produce in all. */
   maxArchiveBytes: number;
+  /** The in-process cache of document text by content hash (0: off). */
+  contentCacheBytes: number;
 }
 
 export interface JobsConfig {
@@ -329,6 +331,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       maxRequestBytes: byteSize(env, 'MAX_UPLOAD_REQUEST_SIZE', 50 * 1024 * 1024),
       maxArchiveEntries: integer(env, 'MAX_ARCHIVE_ENTRIES', 10_000, 1, 1_000_000),
       maxArchiveBytes: byteSize(env, 'MAX_ARCHIVE_UNCOMPRESSED_SIZE', 200 * 1024 * 1024),
+      contentCacheBytes: byteSize(env, 'DOCUMENT_CACHE_SIZE', 16 * 1024 * 1024, 0),
     },
     polls: {
       votesPerAccountPerMinute: integer(env, 'VOTE_RATE_LIMIT_PER_MINUTE', 30, 1, 1_000_000),

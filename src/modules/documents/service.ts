@@ -2,6 +2,7 @@
 // parsed by a job enqueued in the same transaction), listing, search, reading, deletion.
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { ByteBoundedCache } from '../../platform/bounded-cache.ts';
 import { AppError } from '../../platform/errors.ts';
 import { decodeCursor, isUuid, keysetPage } from '../../platform/http/keyset.ts';
 import type { RequestContext } from '../../platform/http/request-context.ts';
@@ -51,11 +52,18 @@ export class DocumentsService {
   readonly #options: DocumentsServiceOptions;
   /** Blobs a read found missing (for readiness), until they are back. */
   readonly #missingBlobs = new Set<string>();
+  /**
+   * Document text by content hash. Bytes never change under their hash, so no process can
+   * serve a stale text, in either shape; a read from it skips the file's open, read and close,
+   * about half a document read's CPU (README, "Benchmarks", the reads bench).
+   */
+  readonly #contents: ByteBoundedCache;
 
   constructor(platform: Platform, options: DocumentsServiceOptions = {}) {
     this.#platform = platform;
     this.#repo = new DocumentsRepo(platform.db, platform.singleWriterCache());
     this.#blobs = new BlobStore(platform.config.uploads.root);
+    this.#contents = new ByteBoundedCache(platform.config.uploads.contentCacheBytes);
     this.#options = options;
   }
 
@@ -139,6 +147,7 @@ export class DocumentsService {
       if (await this.#repo.isBlobReferenced(tx.orm, sha256)) return false;
       // Removed while the lock is held: an upload of the same bytes waits, then writes them again.
       await this.#blobs.delete(sha256);
+      this.#contents.delete(sha256);
       return true;
     });
   }
@@ -286,6 +295,8 @@ export class DocumentsService {
 
   /** A document's content as text; 410 GONE when its stored bytes are missing. */
   async content(document: DocumentRow, context: RequestContext): Promise<string> {
+    const cached = this.#contents.get(document.sha256);
+    if (cached !== undefined) return cached;
     const content = await this.#blobs.get(document.sha256).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
       // The row outlived its bytes (restored from an old backup, removed by hand): the
@@ -297,7 +308,9 @@ export class DocumentsService {
       );
       throw new AppError('GONE', 'The stored content of this document is missing; upload it again');
     });
-    return content.toString('utf8');
+    const text = content.toString('utf8');
+    this.#contents.set(document.sha256, text);
+    return text;
   }
 
   /** A readiness check (never critical): fails while a document whose bytes were found missing still lacks them. */

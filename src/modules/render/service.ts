@@ -4,8 +4,9 @@
 import { createHash } from 'node:crypto';
 import { type Redis, ReplyError } from 'ioredis';
 import type { RenderConfig } from '../../config.ts';
+import { ByteBoundedCache } from '../../platform/bounded-cache.ts';
 import { AppError } from '../../platform/errors.ts';
-import { RenderCache, renderKey } from './cache.ts';
+import { renderKey } from './cache.ts';
 import { RenderPool } from './pool.ts';
 import { RENDERER_VERSION, type RenderTask } from './renderer.ts';
 
@@ -40,14 +41,14 @@ export class RenderService {
   readonly versionTag = createHash('sha256').update(RENDERER_VERSION).digest('hex').slice(0, 12);
   readonly #config: RenderConfig;
   readonly #pool: RenderPool;
-  readonly #cache: RenderCache;
+  readonly #cache: ByteBoundedCache;
   readonly #redis: RenderServiceOptions['redis'];
   readonly #remote: RemoteRenderer | undefined;
 
   constructor(config: RenderConfig, options: RenderServiceOptions = {}) {
     this.#config = config;
     this.#pool = new RenderPool({ threads: config.threads, timeoutMs: config.timeoutMs });
-    this.#cache = new RenderCache(config.cacheBytes);
+    this.#cache = new ByteBoundedCache(config.cacheBytes);
     this.#redis = options.redis;
     this.#remote = options.remote;
   }

@@ -132,7 +132,9 @@ describe.each(shapes)('blobs shared across accounts (%s shape)', (shape) => {
   it('a document whose bytes are missing answers 410 in the envelope, logs it, and readiness reports it until mended', async () => {
     const content = 'export const fragile = 1;\n';
     const { document } = (await upload(alice, 'fragile.ts', content)).json();
-    const sha = (await read(alice, document.id)).json().document.sha256 as string;
+    // Not read before the bytes go: a read would keep the text in this process's content cache.
+    const [row] = await t.platform.db.query<{ sha256: string }>('select sha256 from documents where id = $1', [document.id]);
+    const sha = row?.sha256 as string;
     rmSync(join(t.config.uploads.root, 'blobs', sha.slice(0, 2), sha));
     const response = await read(alice, document.id);
     expect(response.statusCode).toBe(410);
@@ -145,5 +147,20 @@ describe.each(shapes)('blobs shared across accounts (%s shape)', (shape) => {
     expect((await read(alice, document.id)).statusCode).toBe(200);
     expect((await t.app.inject({ url: '/health/ready' })).json().checks.document_storage.status).toBe('ok');
     expect(readdirSync(join(t.config.uploads.root, 'blobs', sha.slice(0, 2)))).toContain(sha);
+  });
+
+  it('serves a text it has read from memory: the same answer without touching the file again', async () => {
+    const content = 'export const remembered = 2;\n';
+    const { document } = (await upload(alice, 'remembered.ts', content)).json();
+    const first = await read(alice, document.id);
+    expect(first.json().content).toBe(content);
+    const sha = first.json().document.sha256 as string;
+    rmSync(join(t.config.uploads.root, 'blobs', sha.slice(0, 2), sha));
+    const again = await read(alice, document.id);
+    expect(again.statusCode).toBe(200);
+    expect(again.json().content).toBe(content);
+    // Still the owner's only: the cache is behind the same lookup.
+    expect((await read(bob, document.id)).statusCode).toBe(404);
+    await upload(alice, 'remembered-again.ts', content); // puts the bytes back for the other tests
   });
 });

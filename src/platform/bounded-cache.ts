@@ -1,0 +1,50 @@
+// A least-recently-used in-process cache of strings, bounded by the bytes it holds (two per
+// UTF-16 unit, key included). The render cache (rendered HTML) and the document content cache
+// (a blob's text by its SHA-256) are both one of these.
+export class ByteBoundedCache {
+  readonly #maxBytes: number;
+  // A Map iterates in insertion order: the first key is the least recently used.
+  readonly #entries = new Map<string, string>();
+  #bytes = 0;
+
+  /** `maxBytes` 0 keeps nothing. */
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  get(key: string): string | undefined {
+    const value = this.#entries.get(key);
+    if (value === undefined) return undefined;
+    this.#entries.delete(key);
+    this.#entries.set(key, value);
+    return value;
+  }
+
+  set(key: string, value: string): void {
+    const size = sizeOf(key, value);
+    if (size > this.#maxBytes) return; // never evict everything for one huge value
+    this.delete(key);
+    this.#entries.set(key, value);
+    this.#bytes += size;
+    for (const [oldest, old] of this.#entries) {
+      if (this.#bytes <= this.#maxBytes) break;
+      this.#entries.delete(oldest);
+      this.#bytes -= sizeOf(oldest, old);
+    }
+  }
+
+  delete(key: string): void {
+    const old = this.#entries.get(key);
+    if (old === undefined) return;
+    this.#entries.delete(key);
+    this.#bytes -= sizeOf(key, old);
+  }
+
+  get stats(): { entries: number; bytes: number } {
+    return { entries: this.#entries.size, bytes: this.#bytes };
+  }
+}
+
+function sizeOf(key: string, value: string): number {
+  return (key.length + value.length) * 2;
+}
