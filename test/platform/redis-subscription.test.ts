@@ -1,9 +1,10 @@
 // keepSubscribed: a SUBSCRIBE that Redis refuses while the connection stays up is sent again
 // after a doubling back-off on that same connection, until Redis confirms it; one refused at a
-// reconnect is handled the same way, never left as an unhandled rejection (ioredis's own
-// re-subscribe leaves it so, and Node ends the process: vitest fails the run on one); stop()
-// ends the retries. The refusals are Redis's own (an ACL without channel rights; Redis 7 also
-// drops a subscriber whose rights are taken away) on a server of the test's own.
+// reconnect is handled the same way; stop() ends the retries; and a connection with ioredis's
+// own re-subscribe on is refused, since that re-subscribe leaves a refusal as an unhandled
+// rejection, which ends a Node process (with it on, the reconnect test below ends with one).
+// The refusals are Redis's own (an ACL without channel rights; Redis 7 also drops a
+// subscriber whose rights are taken away) on a server of the test's own.
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';

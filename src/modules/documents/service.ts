@@ -309,7 +309,8 @@ export class DocumentsService {
       throw new AppError('GONE', 'The stored content of this document is missing; upload it again');
     });
     const text = content.toString('utf8');
-    this.#contents.set(document.sha256, text);
+    // Kept only when the bytes are the ones the row names: a damaged file is never pinned in memory.
+    if (sha256Hex(content) === document.sha256) this.#contents.set(document.sha256, text);
     return text;
   }
 

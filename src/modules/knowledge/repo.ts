@@ -86,9 +86,10 @@ const CHUNK_TSV = chunkTsvSql('$3', 'u.heading', 'u.text', 'u.words');
 
 /**
  * How each model's HNSW graph is built. pgvector's defaults (m=16, ef_construction=64) left
- * recall@10 at 0.85-0.90 on the bench corpus whatever ef_search; a wider construction search
- * links the topic clusters better: 0.969 at ef_search 200 and 0.981 at 400, for 2.5x the
- * build time and about the same query time (npm run bench knowledge; the sweep is in the README).
+ * recall@10 at 0.85-0.91 on the bench corpus whatever ef_search; a wider construction search
+ * links the topic clusters better: 0.97-0.98 at ef_search 200 and 0.99 at 400, for about twice
+ * the build time and about the same query time (npm run bench knowledge; the sweep is in the
+ * README). Migration 0012 writes the same two numbers.
  */
 export const HNSW_BUILD = { m: 16, efConstruction: 400 } as const;
 const HNSW_WITH = `with (m = ${HNSW_BUILD.m}, ef_construction = ${HNSW_BUILD.efConstruction})`;

@@ -17,8 +17,8 @@ describe('HNSW index construction (embedded shape)', () => {
 
   /** The vector table's HNSW indexes: name, storage options, and definition. */
   async function hnswIndexes() {
-    return platform.db.query<{ name: string; options: string[] | null; definition: string }>(
-      `select c.relname as name, c.reloptions as options, pg_get_indexdef(c.oid) as definition
+    return platform.db.query<{ oid: number; name: string; options: string[] | null; definition: string }>(
+      `select c.oid::int as oid, c.relname as name, c.reloptions as options, pg_get_indexdef(c.oid) as definition
          from pg_index i join pg_class c on c.oid = i.indexrelid join pg_am am on am.oid = c.relam
         where i.indrelid = 'knowledge_chunk_vectors'::regclass and am.amname = 'hnsw' order by c.relname`,
     );
@@ -42,6 +42,10 @@ describe('HNSW index construction (embedded shape)', () => {
       `create index knowledge_vectors_old_default on knowledge_chunk_vectors
          using hnsw ((embedding::vector(4)) vector_cosine_ops) where model = 'api:old'`,
     );
+    // Not one this version makes, but an index with no predicate is rebuilt with the options too.
+    await platform.db.exec(
+      'create index knowledge_vectors_unpartial on knowledge_chunk_vectors using hnsw ((embedding::vector(3)) vector_cosine_ops)',
+    );
     const before = await hnswIndexes();
     expect(before.find((row) => row.name === 'knowledge_vectors_old_default')?.options).toBeNull();
 
@@ -51,7 +55,9 @@ describe('HNSW index construction (embedded shape)', () => {
     const rebuilt = after.find((row) => row.name === 'knowledge_vectors_old_default');
     expect(rebuilt?.options).toEqual(BUILT_AS_CONFIGURED);
     expect(rebuilt?.definition).toMatch(/vector\(4\).*WHERE \(model = 'api:old'::text\)/);
-    // The index built as configured is the same object (not dropped and rebuilt).
+    expect(rebuilt?.oid).not.toBe(before.find((row) => row.name === 'knowledge_vectors_old_default')?.oid);
+    expect(after.find((row) => row.name === 'knowledge_vectors_unpartial')?.options).toEqual(BUILT_AS_CONFIGURED);
+    // The index built as configured is the same object (its oid unchanged: not dropped and rebuilt).
     const untouched = (rows: typeof before) => rows.find((row) => row.definition.includes("'local:built-now'"));
     expect(untouched(after)).toEqual(untouched(before));
 

@@ -42,6 +42,8 @@ describe.skipIf(!scaleUrls)('the realtime hub when its subscription fails', () =
         15_000,
       );
       expect(refused).toMatch(/connected but not subscribed/);
+      // Redis has refused it (its ACL log has the denial), so what follows is the retry's doing.
+      await eventually(async () => (((await own.direct.acl('LOG')) as unknown[]).length > 0 ? true : undefined), 15_000);
 
       const ready = () =>
         eventually(
