@@ -93,8 +93,8 @@ export class SessionCache implements SessionReads {
     subscriber.on('close', dark);
     subscriber.on('end', dark);
     this.#stopSubscription = keepSubscribed(subscriber, sync.channel, {
+      // Never after stop(): stop() ends the subscription before it lets go of the connection.
       confirmed: () => {
-        if (this.#subscriber !== subscriber) return;
         // Whatever was read while we could not hear may be stale: start empty.
         this.#entries.invalidate();
         this.#live = true;
