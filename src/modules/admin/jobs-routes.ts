@@ -77,7 +77,7 @@ export async function registerAdminJobRoutes(app: FastifyInstance, jobs: JobQueu
         await (action === 'retry' ? jobs.retry(request.params.id) : jobs.cancel(request.params.id));
         request.log.info({ event: `jobs.${action}`, job_id: request.params.id }, `job ${action} requested`);
         realtime.publish('jobs', action === 'retry' ? 'job.retried' : 'job.cancelled', { id: request.params.id }, request.id);
-        return reply.code(204).send(null);
+        return reply.code(204).send();
       },
     );
   }

@@ -62,7 +62,7 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
     async (request, reply) => {
       await auth.logout(authOf(request).session);
       clearSessionCookie(reply);
-      return reply.code(204).send(null);
+      return reply.code(204).send();
     },
   );
 
@@ -108,7 +108,7 @@ export async function registerAuthRoutes(app: FastifyInstance, auth: AuthService
       const caller = authOf(request);
       await auth.revokeSession(caller, request.params.id, contextOf(request));
       if (request.params.id === caller.session.id) clearSessionCookie(reply);
-      return reply.code(204).send(null);
+      return reply.code(204).send();
     },
   );
 

@@ -233,7 +233,7 @@ export async function registerDocumentRoutes(
       const etag = `"${document.sha256}.${document.updatedAt.getTime().toString(36)}"`;
       // Revalidate on every use, and never in a shared cache: it is one account's data.
       const validators = { etag, 'cache-control': 'private, no-cache' };
-      if (fresh(request.headers, { etag })) return reply.code(304).headers(validators).send(null);
+      if (fresh(request.headers, { etag })) return reply.code(304).headers(validators).send();
       // Read first: a 410 for missing bytes must not carry the document's validators.
       const content = await documents.content(document, contextOf(request));
       return reply.headers(validators).send({ document: toDocument(document), content });
@@ -262,7 +262,7 @@ export async function registerDocumentRoutes(
       if (document.state === 'failed') throw new AppError('CONFLICT', 'The document could not be processed, so it cannot be rendered');
       const etag = `"${document.sha256}.${document.updatedAt.getTime().toString(36)}.${render.versionTag}"`;
       const validators = { etag, 'cache-control': 'private, no-cache' };
-      if (fresh(request.headers, { etag })) return reply.code(304).headers(validators).send(null);
+      if (fresh(request.headers, { etag })) return reply.code(304).headers(validators).send();
       const content = await documents.content(document, contextOf(request));
       const html =
         document.language === 'markdown' ? await render.markdown(content, gone) : await render.code(content, document.language, gone);
@@ -285,7 +285,7 @@ export async function registerDocumentRoutes(
     },
     async (request, reply) => {
       await documents.delete(authOf(request).user.id, request.params.id);
-      return reply.code(204).send(null);
+      return reply.code(204).send();
     },
   );
 }

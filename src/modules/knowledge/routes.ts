@@ -112,7 +112,7 @@ export async function registerKnowledgeRoutes(
     },
     async (request, reply) => {
       await knowledge.delete(caller(request), request.params.id);
-      return reply.code(204).send(null);
+      return reply.code(204).send();
     },
   );
 

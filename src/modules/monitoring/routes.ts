@@ -111,7 +111,7 @@ export async function registerMonitoringRoutes(
     async (request, reply) => {
       await service.expireSilence(request.params.id);
       request.log.info({ event: 'alerts.unsilenced', silence_id: request.params.id }, 'silence ended');
-      return reply.code(204).send(null);
+      return reply.code(204).send();
     },
   );
 }

@@ -98,6 +98,8 @@ describe.each(shapes)('render API (%s shape)', (shape) => {
     const again = await t.app.inject({ url: `/api/v1/documents/${id}/rendered`, headers: { ...auth, 'if-none-match': etag } });
     expect(again.statusCode).toBe(304);
     expect(again.body).toBe('');
+    expect(again.headers['content-length']).toBeUndefined();
+    expect(again.headers['content-type']).toBeUndefined();
     const other = bearer((await registerAndLogin(t.app)).token);
     expect((await t.app.inject({ url: `/api/v1/documents/${id}/rendered`, headers: other })).statusCode).toBe(404);
     expect((await t.app.inject({ url: `/api/v1/documents/${id}/rendered` })).statusCode).toBe(401);
