@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { AppError } from '../../platform/errors.ts';
+import { ClientGoneError } from '../../platform/http/client-gone.ts';
 import type { RenderTask } from './renderer.ts';
 
 const WORKER = new URL('./worker.ts', import.meta.url).href;
@@ -125,9 +126,9 @@ export class RenderPool {
   }
 
   /** Counts a task dropped for its caller's leaving; nobody reads the answer, logs and metrics do. */
-  #drop(): AppError {
+  #drop(): ClientGoneError {
     this.#dropped += 1;
-    return new AppError('UNAVAILABLE', 'The caller went away before its render started; it was dropped');
+    return new ClientGoneError('The caller went away before its render started; it was dropped');
   }
 
   /** A task finished: its thread goes to the longest-waiting task, if any (none once closed). */

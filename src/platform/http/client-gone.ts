@@ -2,6 +2,15 @@
 // so work still queued for it (a render waiting for a thread) can be dropped, not done for nobody.
 import type { FastifyReply } from 'fastify';
 
+/**
+ * Work dropped because its client left. Nobody reads the answer, so it is no failure of
+ * ours: the error handler logs it at info and counts it as 499 (nginx's "client closed
+ * request"), never as a 5xx that the 5xx-ratio alert would count.
+ */
+export class ClientGoneError extends Error {
+  override readonly name = 'ClientGoneError';
+}
+
 export function clientGone(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   const response = reply.raw;

@@ -2,6 +2,10 @@
 // once, here. 5xx bodies say nothing internal; the full error goes to the log.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode, type ErrorDetail, envelope, isDependencyUnavailable } from '../errors.ts';
+import { ClientGoneError } from './client-gone.ts';
+
+/** Nobody receives it: the status is for logs and metrics (nginx's convention). */
+const CLIENT_CLOSED_REQUEST = 499;
 
 interface ValidationIssue {
   instancePath: string;
@@ -59,6 +63,10 @@ export function toAppError(error: unknown): AppError | undefined {
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+  if (error instanceof ClientGoneError) {
+    request.log.info({ err: error }, 'client went away; its work was dropped');
+    return reply.code(CLIENT_CLOSED_REQUEST).send();
+  }
   const appError = toAppError(error);
   if (appError === undefined) {
     request.log.error({ err: error }, 'unhandled error');

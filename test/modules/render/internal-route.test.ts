@@ -1,6 +1,7 @@
 // The render service's app in-process: its token check and route, the API's client of it
 // passing the service's own answers for an input (413) through without counting a failure,
-// and a render the API gave up on (its timeout) dropped by the service, not done for nobody.
+// and a render the API gave up on (its timeout) dropped by the service, not done for nobody
+// and not logged as its failure.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { loadConfig } from '../../../src/config.ts';
 import { HttpRemoteRenderer } from '../../../src/modules/render/remote.ts';
 import { createLogger } from '../../../src/platform/observability/logger.ts';
 import { buildRenderServer } from '../../../src/roles/render.ts';
+import { captureLogs } from '../../helpers/test-app.ts';
 import { eventually } from '../../helpers/wait.ts';
 import { HUGE_TABLE } from './slow-input.ts';
 
@@ -67,6 +69,7 @@ describe('the render service app', () => {
 describe('the render service under a caller that gives up', () => {
   let app: FastifyInstance;
   let url: string;
+  const logs = captureLogs();
   beforeAll(async () => {
     const config = loadConfig({
       ...SERVICE_ENV,
@@ -76,7 +79,7 @@ describe('the render service under a caller that gives up', () => {
       // The busy render's seconds must fit its answer's time budget too.
       TIME_BUDGET_READ_MS: '120000',
     });
-    app = await buildRenderServer(config, createLogger('silent'));
+    app = await buildRenderServer(config, createLogger('info', logs.stream));
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(() => app.close());
@@ -106,6 +109,9 @@ describe('the render service under a caller that gives up', () => {
     expect(local).toBe(1);
     // The service saw its caller leave and dropped the waiting render before it started.
     await eventually(async () => (await metric('rampart_render_dropped_total')) === 1);
+    // The caller's leaving, not a failure of the service: logged at info, never at warn.
+    await eventually(async () => logs.lines.some((line) => line.msg === 'client went away; its work was dropped' && line.level === 30));
+    expect(logs.lines.filter((line) => (line.level as number) >= 40 && String(line.msg).includes('went away'))).toEqual([]);
     expect(await metric('rampart_render_tasks{state="waiting"}')).toBe(0);
     expect(await metric('rampart_render_tasks{state="running"}')).toBe(1);
     const answered = await busy;
