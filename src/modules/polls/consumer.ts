@@ -81,6 +81,7 @@ export class VoteConsumer implements Loop {
         if (Date.now() - lastClaim >= this.#config.claimIntervalMs) {
           lastClaim = Date.now();
           await this.#claimStale();
+          await this.#sweepTrimmed();
           await this.#forgetGoneConsumers();
         }
         const entries = await this.#log.read(this.consumerName, this.#config.batchSize, this.#config.blockMs, this.#stop.signal);
@@ -101,13 +102,7 @@ export class VoteConsumer implements Loop {
   async #claimStale(): Promise<void> {
     for (let round = 0; round < 100 && !this.#stopping; round += 1) {
       const { entries: claimed, lost } = await this.#log.claimStale(this.consumerName, this.#config.claimIdleMs, this.#config.batchSize);
-      if (lost.length > 0) {
-        // Accepted votes trimmed from the stream before anyone applied them: VOTE_STREAM_MAX_LENGTH is below the backlog.
-        this.#logger.error(
-          { event: 'polls.votes_lost', entry_ids: lost },
-          'pending vote entries were trimmed from the log before they were applied',
-        );
-      }
+      this.#reportLost(lost);
       if (claimed.length === 0) return;
       this.stats.claimed += claimed.length;
       this.#logger.info({ claimed: claimed.length }, 'claimed vote entries idle past the threshold');
@@ -119,6 +114,24 @@ export class VoteConsumer implements Loop {
       if (alive.length > 0) await this.#process(alive);
       if (claimed.length < this.#config.batchSize) return;
     }
+  }
+
+  /** A claim reports lost only entries someone had read; those trimmed unread the log finds by a sweep. */
+  async #sweepTrimmed(): Promise<void> {
+    for (let round = 0; round < 100 && !this.#stopping; round += 1) {
+      const { lost, more } = await this.#log.sweepTrimmed(this.#config.batchSize);
+      this.#reportLost(lost);
+      if (!more) return;
+    }
+  }
+
+  #reportLost(lost: string[]): void {
+    if (lost.length === 0) return;
+    // Accepted votes trimmed from the stream before anyone applied them: VOTE_STREAM_MAX_LENGTH is below the backlog.
+    this.#logger.error(
+      { event: 'polls.votes_lost', entry_ids: lost },
+      'pending vote entries were trimmed from the log before they were applied',
+    );
   }
 
   /** Every process start adds a consumer name to the group; names of processes long gone holding nothing go. */

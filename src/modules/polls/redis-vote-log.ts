@@ -1,6 +1,6 @@
 // The vote log of the scale shape: a Redis Stream read by the consumer group
-// `vote-processors`. Dedupe + append, acknowledge + pending count, and dead-lettering are
-// each one Lua script, so each is atomic; a blocking read has a connection of its own.
+// `vote-processors`. Dedupe + append, acknowledge + pending count, dead-lettering and settling
+// trimmed entries are each one Lua script, so atomic; a blocking read has a connection of its own.
 import { createHash } from 'node:crypto';
 import { type Redis, ReplyError } from 'ioredis';
 import { AppError } from '../../platform/errors.ts';
@@ -10,9 +10,11 @@ import { type AppendOutcome, type LogEntry, type NewVote, pollOf, type VoteLog }
 export const CONSUMER_GROUP = 'vote-processors';
 
 // KEYS: stream, the poll's set of voters, closed marker, pending counter, the per-vote key
-// of older releases. ARGV: maxlen, vote, poll, user, option, request id, closes-at ms or ''.
-// One set per poll, not one key per vote, so a close can drop it whole and a closes_at can
-// expire it: past either, the checks above it refuse every vote, so nothing needs it.
+// of older releases, entry index. ARGV: maxlen, vote, poll, user, option, request id,
+// closes-at ms or ''. One set per poll, not one key per vote, so a close can drop it whole and
+// a closes_at can expire it: past either, the checks above it refuse every vote, so nothing
+// needs it. The entry index (entry id -> poll) outlives a trim of the entry, so SETTLE can
+// still tell whose pending count a trimmed entry was in.
 const APPEND = `
 if redis.call('EXISTS', KEYS[3]) == 1 then return 'closed' end
 local t = redis.call('TIME')
@@ -21,7 +23,8 @@ if ARGV[7] ~= '' and now >= tonumber(ARGV[7]) then return 'closed' end
 if redis.call('EXISTS', KEYS[5]) == 1 then return 'already_voted' end
 if redis.call('SADD', KEYS[2], ARGV[4]) == 0 then return 'already_voted' end
 if ARGV[7] ~= '' then redis.call('PEXPIREAT', KEYS[2], ARGV[7]) end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'v', ARGV[2], 'p', ARGV[3], 'u', ARGV[4], 'o', ARGV[5], 'r', ARGV[6], 't', now)
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'v', ARGV[2], 'p', ARGV[3], 'u', ARGV[4], 'o', ARGV[5], 'r', ARGV[6], 't', now)
+redis.call('HSET', KEYS[6], id, ARGV[3])
 redis.call('INCR', KEYS[4])
 return 'accepted'`;
 
@@ -35,26 +38,52 @@ redis.call('DEL', KEYS[2])
 local t = redis.call('TIME')
 return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-// KEYS: stream. ARGV: group, pending-key prefix, then (id, poll or '') pairs. An entry leaves
-// its poll's pending count only when this XACK is the one that acknowledged it; a count
-// that reaches 0 is deleted (read as 0). An entry trimmed away before it was acknowledged
-// (polls.votes_lost) is never counted down, so its poll's count stays above 0.
+// KEYS: stream, entry index. ARGV: group, pending-key prefix, then (id, poll or '') pairs. An
+// entry leaves its poll's pending count (and the index) only when this XACK is the one that
+// acknowledged it; a count that reaches 0 is deleted (read as 0). An entry trimmed away before
+// it was acknowledged (polls.votes_lost) is counted down by SETTLE instead, never by both.
 const ACKNOWLEDGE = `
 for i = 3, #ARGV, 2 do
-  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 and ARGV[i + 1] ~= '' then
+  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then
+    redis.call('HDEL', KEYS[2], ARGV[i])
     local key = ARGV[2] .. ARGV[i + 1]
-    if redis.call('DECR', key) <= 0 then redis.call('DEL', key) end
+    if ARGV[i + 1] ~= '' and redis.call('DECR', key) <= 0 then redis.call('DEL', key) end
   end
 end
 return 0`;
 
-// KEYS: stream, dead-letter stream. ARGV: group, pending-key prefix, id, poll or '', reason, deliveries, fields as JSON.
+// KEYS: stream, dead-letter stream, entry index. ARGV: group, pending-key prefix, id, poll or '', reason, deliveries, fields as JSON.
 const DEAD_LETTER = `
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) == 1 then
   redis.call('XADD', KEYS[2], '*', 'id', ARGV[3], 'reason', ARGV[5], 'deliveries', ARGV[6], 'fields', ARGV[7])
+  redis.call('HDEL', KEYS[3], ARGV[3])
   if ARGV[4] ~= '' and redis.call('DECR', ARGV[2] .. ARGV[4]) <= 0 then redis.call('DEL', ARGV[2] .. ARGV[4]) end
 end
 return 0`;
+
+// KEYS: stream, entry index. ARGV: group, pending-key prefix, HSCAN cursor or '', page size, ids.
+// An entry gone from the stream that no consumer holds can never be acknowledged: MAXLEN ~
+// trimmed it unread (never in the group's pending list) or read (a claim's `lost` took it off).
+// Its poll's count goes down with its index field in one step: once, however many claims and
+// sweeps name it. The ids given (a claim's lost), then one page of the index (the unread ones,
+// which no claim reports). Entries of older releases have no field and are never counted down
+// (their polls stay above 0). Answers the next cursor ('0': a pass is done) and the ids settled.
+const SETTLE = `
+local settled = {}
+local function settle(id)
+  local poll = redis.call('HGET', KEYS[2], id)
+  if not poll or #redis.call('XRANGE', KEYS[1], id, id) > 0 then return end
+  local held = redis.pcall('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+  if held.err == nil and #held > 0 then return end -- (an error: no group, so nobody holds it)
+  redis.call('HDEL', KEYS[2], id)
+  if redis.call('DECR', ARGV[2] .. poll) <= 0 then redis.call('DEL', ARGV[2] .. poll) end
+  table.insert(settled, id)
+end
+for i = 5, #ARGV do settle(ARGV[i]) end
+if ARGV[3] == '' then return {'0', settled} end
+local page = redis.call('HSCAN', KEYS[2], ARGV[3], 'COUNT', ARGV[4])
+for i = 1, #page[2], 2 do settle(page[2][i]) end
+return {page[1], settled}`;
 
 // KEYS: stream. ARGV: group, idle ms. Deletes consumers holding no entries, idle past the threshold.
 const FORGET = `
@@ -80,6 +109,7 @@ const SCRIPTS = {
   close: script(CLOSE),
   acknowledge: script(ACKNOWLEDGE),
   deadLetter: script(DEAD_LETTER),
+  settle: script(SETTLE),
   forget: script(FORGET),
 };
 
@@ -125,10 +155,13 @@ export class RedisVoteLog implements VoteLog {
   readonly #appender: Redis;
   readonly #stream: string;
   readonly #deadStream: string;
+  /** Entry id -> poll of every entry appended and not yet acknowledged (APPEND's comment). */
+  readonly #entryIndex: string;
   readonly #prefix: string;
   readonly #maxLength: number;
   readonly #blockMs: number;
   #reader: Redis | undefined;
+  #sweepCursor = '0';
 
   constructor(redis: Redis, keyPrefix: string, maxLength: number, blockMs: number, appender: Redis = redis) {
     this.#redis = redis;
@@ -136,6 +169,7 @@ export class RedisVoteLog implements VoteLog {
     this.#prefix = `${keyPrefix}polls:`;
     this.#stream = `${this.#prefix}votes`;
     this.#deadStream = `${this.#prefix}votes:dead`;
+    this.#entryIndex = `${this.#prefix}votes:entry-polls`;
     this.#maxLength = maxLength;
     this.#blockMs = blockMs;
   }
@@ -167,6 +201,7 @@ export class RedisVoteLog implements VoteLog {
       // honoured so an account that voted then cannot vote again in a poll open across the
       // upgrade (once no process of the old release serves votes: README "Polls").
       `${this.#prefix}voted:${vote.pollId}:${vote.userId}`,
+      this.#entryIndex,
     ];
     const args = [this.#maxLength, vote.voteId, vote.pollId, vote.userId, vote.option, vote.requestId, closesAt ?? ''];
     const outcome = await run(this.#appender, SCRIPTS.append, keys, args).catch((error: unknown) =>
@@ -218,6 +253,9 @@ export class RedisVoteLog implements VoteLog {
     const claimed = toEntries(reply[1]);
     // Redis 7 lists pending ids whose entries were trimmed away, and drops them from the group.
     const lost = Array.isArray(reply[2]) ? reply[2].map(String) : [];
+    // Their poll ids went with them; the entry index still has them. Not atomic with the claim:
+    // if this process dies in between, the sweep finds them (nobody holds them any more).
+    if (lost.length > 0) await this.#settle('', 0, lost);
     if (claimed.length === 0) return { entries: [], lost };
     // XAUTOCLAIM does not say how often an entry was delivered; XPENDING on this consumer does.
     const ids = claimed.map((entry) => entry.id).sort(compareIds);
@@ -235,6 +273,19 @@ export class RedisVoteLog implements VoteLog {
     return { entries: claimed.map((entry) => ({ ...entry, deliveries: deliveries.get(entry.id) ?? 1 })), lost };
   }
 
+  /** One page of the entry index, resuming where the last call stopped; `more` until a pass is complete. */
+  async sweepTrimmed(count: number): Promise<{ lost: string[]; more: boolean }> {
+    const { next, settled } = await this.#settle(this.#sweepCursor, count, []);
+    this.#sweepCursor = next;
+    return { lost: settled, more: next !== '0' };
+  }
+
+  async #settle(cursor: string, count: number, ids: string[]): Promise<{ next: string; settled: string[] }> {
+    const args = [CONSUMER_GROUP, this.#pendingKey(''), cursor, count, ...ids];
+    const [next, settled] = (await run(this.#redis, SCRIPTS.settle, [this.#stream, this.#entryIndex], args)) as [string, string[]];
+    return { next: String(next), settled: settled.map(String) };
+  }
+
   /** Forgets consumers that hold nothing and have been idle past `idleMs` (processes long gone). */
   async forgetIdleConsumers(idleMs: number): Promise<string[]> {
     // One script: DELCONSUMER drops a consumer's pending entries too, so nothing may read between the check and it.
@@ -246,7 +297,7 @@ export class RedisVoteLog implements VoteLog {
     if (entries.length === 0) return;
     const args: string[] = [CONSUMER_GROUP, this.#pendingKey('')];
     for (const entry of entries) args.push(entry.id, pollOf(entry.fields) ?? '');
-    await run(this.#redis, SCRIPTS.acknowledge, [this.#stream], args);
+    await run(this.#redis, SCRIPTS.acknowledge, [this.#stream, this.#entryIndex], args);
   }
 
   async deadLetter(entry: LogEntry, reason: string): Promise<void> {
@@ -259,7 +310,7 @@ export class RedisVoteLog implements VoteLog {
       entry.deliveries,
       JSON.stringify(entry.fields),
     ];
-    await run(this.#redis, SCRIPTS.deadLetter, [this.#stream, this.#deadStream], args);
+    await run(this.#redis, SCRIPTS.deadLetter, [this.#stream, this.#deadStream, this.#entryIndex], args);
   }
 
   async pending(pollId: string): Promise<number> {

@@ -122,6 +122,10 @@ export class TableVoteLog implements VoteLog {
     return { entries: rows.sort((a, b) => a.id - b.id).map(toEntry), lost: [] };
   }
 
+  async sweepTrimmed(_count: number): Promise<{ lost: string[]; more: boolean }> {
+    return { lost: [], more: false }; // nothing trims the table: a row leaves only when acknowledged or dead-lettered
+  }
+
   async forgetIdleConsumers(_idleMs: number): Promise<string[]> {
     return []; // a row names its consumer only while it holds the row
   }

@@ -44,9 +44,16 @@ export interface VoteLog {
   /**
    * Entries handed out at least idleMs ago and not acknowledged, now handed to `consumer`;
    * `lost` names pending entries the log no longer holds (trimmed past its cap before anyone
-   * acknowledged them), which only an operator can account for.
+   * acknowledged them), which only an operator can account for. They have left their polls'
+   * pending counts.
    */
   claimStale(consumer: string, idleMs: number, count: number): Promise<{ entries: LogEntry[]; lost: string[] }>;
+  /**
+   * The entries a claim never reports lost, since nobody had read them: trimmed past the cap
+   * unread. Looks at about `count` accepted entries per call, resuming where the last stopped
+   * (`more` until it has looked at all); `lost` have left their polls' pending counts.
+   */
+  sweepTrimmed(count: number): Promise<{ lost: string[]; more: boolean }>;
   /** Forgets consumers (process names) that hold nothing and were idle past idleMs; the names forgotten. */
   forgetIdleConsumers(idleMs: number): Promise<string[]>;
   /** Done with these entries (after commit): they leave the log and their polls' pending counts. */

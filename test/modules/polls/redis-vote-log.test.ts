@@ -1,6 +1,7 @@
 // The Redis Stream vote log on a real Redis: dedupe + append, the close marker, the keys a
 // finished poll leaves behind, claiming with delivery counts, entries trimmed before
-// acknowledgement reported as lost, forgetting consumer names of processes long gone, a full
+// acknowledgement reported as lost and counted out of their polls' pending exactly once (read
+// or unread), forgetting consumer names of processes long gone, a full
 // Redis (a server of the test's own, filled past its maxmemory) answered as an outage, and an
 // append whose answer was lost reported as unknown.
 import { randomUUID } from 'node:crypto';
@@ -87,9 +88,69 @@ describe.skipIf(!scaleUrls)('the Redis Stream vote log', () => {
     await redis?.xtrim(log.streamKey, 'MAXLEN', 0);
     const after = await log.claimStale('alive', 0, 10);
     expect(after).toEqual({ entries: [], lost: [second?.id] });
+    expect(await log.pending(poll)).toBe(0);
+    // The dead-lettered entry, trimmed too, left the entry index with its XACK: no sweep counts it again.
+    expect(await log.sweepTrimmed(100)).toEqual({ lost: [], more: false });
+    expect(await redis?.exists(`${prefix}b:polls:votes:entry-polls`)).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await log.forgetIdleConsumers(10)).sort()).toEqual(['alive', 'dead']);
     expect(await log.pendingByConsumer()).toEqual({});
+    await log.release();
+  });
+
+  it('counts entries trimmed before acknowledgement out of their polls once, read or unread, and leaves held ones to their consumer', async () => {
+    const log = new RedisVoteLog(redis as Redis, `${prefix}t:`, 1000, 100);
+    await log.prepare();
+    const [lostPoll, keptPoll] = [randomUUID(), randomUUID()];
+    // In stream order: kept 1 (held by a live consumer), lost 1-2 (read by one that died), lost 3 (never read), kept 2.
+    await log.append(vote(keptPoll), null);
+    const [held] = await log.read('live', 1, 100, never);
+    await log.append(vote(lostPoll), null);
+    await log.append(vote(lostPoll), null);
+    const read = await log.read('dead', 2, 100, never);
+    await log.append(vote(lostPoll), null);
+    await log.append(vote(keptPoll), null);
+    const ids = ((await redis?.xrange(log.streamKey, '-', '+')) ?? []).map(([id]) => id);
+    expect(ids).toHaveLength(5);
+    expect([held?.id, ...read.map((entry) => entry.id)]).toEqual(ids.slice(0, 3));
+    // Trimmed away: all but kept 2.
+    await redis?.xtrim(log.streamKey, 'MINID', ids[4] as string);
+    expect([await log.pending(lostPoll), await log.pending(keptPoll)]).toEqual([3, 2]);
+
+    // The sweep finds the entry nobody read; it leaves the read ones (still pending) to a claim.
+    expect(await log.sweepTrimmed(100)).toEqual({ lost: [ids[3]], more: false });
+    expect([await log.pending(lostPoll), await log.pending(keptPoll)]).toEqual([2, 2]);
+    // The live consumer, fields in hand, applies and acknowledges its entry though it is trimmed.
+    await log.acknowledge(held ? [held] : []);
+    expect(await log.pending(keptPoll)).toBe(1);
+    // Only the dead consumer's entries are lost now: counted out once, whoever names them again.
+    expect(await log.claimStale('alive', 0, 10)).toEqual({ entries: [], lost: ids.slice(1, 3) });
+    expect([await log.pending(lostPoll), await log.pending(keptPoll)]).toEqual([0, 1]);
+    expect(await log.sweepTrimmed(100)).toEqual({ lost: [], more: false });
+    expect(await log.claimStale('alive', 0, 10)).toEqual({ entries: [], lost: [] });
+    expect([await log.pending(lostPoll), await log.pending(keptPoll)]).toEqual([0, 1]);
+
+    await log.acknowledge(await log.read('live', 10, 100, never));
+    expect(await log.pending(keptPoll)).toBe(0);
+    // Nothing left to settle: the entry index is empty (so gone), and so are both counts.
+    const left = [`votes:entry-polls`, `pending:${lostPoll}`, `pending:${keptPoll}`].map((key) => `${prefix}t:polls:${key}`);
+    expect(await redis?.exists(...left)).toBe(0);
+    await log.release();
+  });
+
+  it('leaves an entry an older release appended (no index field) to its count when it is trimmed, and breaks nothing', async () => {
+    const log = new RedisVoteLog(redis as Redis, `${prefix}o:`, 1000, 100);
+    await log.prepare();
+    const poll = randomUUID();
+    // What APPEND did before the entry index: the entry and the count, nothing else.
+    await redis?.xadd(log.streamKey, '*', 'v', randomUUID(), 'p', poll, 'u', randomUUID(), 'o', '1', 'r', 'r1', 't', Date.now());
+    await redis?.incr(`${prefix}o:polls:pending:${poll}`);
+    await log.append(vote(poll), null);
+    const [old] = await log.read('dead', 1, 100, never);
+    await redis?.xtrim(log.streamKey, 'MAXLEN', 0);
+    expect(await log.claimStale('alive', 0, 10)).toEqual({ entries: [], lost: [old?.id] });
+    expect((await log.sweepTrimmed(100)).lost).toHaveLength(1); // the new one, never read
+    expect(await log.pending(poll)).toBe(1); // the old one's, never counted down
     await log.release();
   });
 
