@@ -1,10 +1,11 @@
-// A least-recently-used in-process cache of strings, bounded by the bytes it holds (two per
-// UTF-16 unit, key included). The render cache (rendered HTML) and the document content cache
-// (a blob's text by its SHA-256) are both one of these.
-export class ByteBoundedCache {
+// A least-recently-used in-process cache of strings or bytes, bounded by the bytes it holds
+// (a string's two per UTF-16 unit, a Buffer's length, the key's included). The render cache
+// (rendered HTML) and the document content cache (a blob's text, JSON-encoded, by its SHA-256)
+// are both one of these.
+export class ByteBoundedCache<Value extends string | Buffer = string> {
   readonly #maxBytes: number;
   // A Map iterates in insertion order: the first key is the least recently used.
-  readonly #entries = new Map<string, string>();
+  readonly #entries = new Map<string, Value>();
   #bytes = 0;
 
   /** `maxBytes` 0 keeps nothing. */
@@ -12,7 +13,7 @@ export class ByteBoundedCache {
     this.#maxBytes = maxBytes;
   }
 
-  get(key: string): string | undefined {
+  get(key: string): Value | undefined {
     const value = this.#entries.get(key);
     if (value === undefined) return undefined;
     this.#entries.delete(key);
@@ -20,7 +21,7 @@ export class ByteBoundedCache {
     return value;
   }
 
-  set(key: string, value: string): void {
+  set(key: string, value: Value): void {
     const size = sizeOf(key, value);
     if (size > this.#maxBytes) return; // never evict everything for one huge value
     this.delete(key);
@@ -45,6 +46,6 @@ export class ByteBoundedCache {
   }
 }
 
-function sizeOf(key: string, value: string): number {
-  return (key.length + value.length) * 2;
+function sizeOf(key: string, value: string | Buffer): number {
+  return key.length * 2 + (typeof value === 'string' ? value.length * 2 : value.byteLength);
 }

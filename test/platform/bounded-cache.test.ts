@@ -34,6 +34,16 @@ describe('ByteBoundedCache', () => {
     expect(cache.stats).toEqual({ entries: 1, bytes: 2 * (1 + 10) });
   });
 
+  it('counts a Buffer by its length in bytes', () => {
+    const cache = new ByteBoundedCache<Buffer>(2 * 2 + 2 * 100);
+    cache.set('a', Buffer.alloc(100));
+    cache.set('b', Buffer.alloc(100));
+    expect(cache.stats).toEqual({ entries: 2, bytes: 2 * (2 + 100) });
+    cache.set('c', Buffer.alloc(100));
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('c')?.byteLength).toBe(100);
+  });
+
   it('keeps nothing with a bound of 0', () => {
     const cache = new ByteBoundedCache(0);
     cache.set('a', 'x');

@@ -2,7 +2,7 @@
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import fresh from 'fresh';
 import type { UploadsConfig } from '../../config.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -40,6 +40,8 @@ const ARCHIVE_TYPES: Record<string, ArchiveFormat> = {
   'application/x-tar': 'tar',
   'application/gzip': 'tar.gz',
 };
+
+const CLOSING_BRACE = Buffer.from('}');
 
 export async function registerDocumentRoutes(
   app: FastifyInstance,
@@ -235,8 +237,13 @@ export async function registerDocumentRoutes(
       const validators = { etag, 'cache-control': 'private, no-cache' };
       if (fresh(request.headers, { etag })) return reply.code(304).headers(validators).send();
       // Read first: a 410 for missing bytes must not carry the document's validators.
-      const content = await documents.content(document, contextOf(request));
-      return reply.headers(validators).send({ document: toDocument(document), content });
+      const content = await documents.contentJson(document, contextOf(request));
+      // The body the 200 schema describes, put together from bytes: the content's JSON comes
+      // encoded from the cache (service.ts), the document's from the serializer its schema
+      // compiles to. (The typed reply takes objects only; bytes skip serialization.)
+      const head = `{"document":${reply.compileSerializationSchema(DocumentSchema)(toDocument(document))},"content":`;
+      const body = Buffer.concat([Buffer.from(head), content, CLOSING_BRACE]);
+      return (reply as FastifyReply).headers(validators).type('application/json; charset=utf-8').send(body);
     },
   );
 

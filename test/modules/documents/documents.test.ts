@@ -285,6 +285,21 @@ describe.each(shapes)('documents API (%s shape)', (shape) => {
     expect((await t.app.inject({ url: '/api/v1/documents/search?q=greet', headers: stranger })).json().documents).toEqual([]);
   });
 
+  it('serves text that JSON must escape exactly, read from the file and again from the content cache', async () => {
+    const text = 'const q = "quoted", b = \'\\\';\r\n\tline\u2028sep\u2029para </script> é 𝄞 ✓\n';
+    const { document } = (await upload('cache/escapes.ts', text)).json();
+    await ready(document.id);
+    const first = await getDocument(document.id);
+    const again = await getDocument(document.id);
+    for (const read of [first, again]) {
+      expect(read.statusCode).toBe(200);
+      expect(read.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(read.json().content).toBe(text);
+      expect(read.json().document).toMatchObject({ id: document.id, path: 'cache/escapes.ts', state: 'ready' });
+    }
+    expect(again.body).toBe(first.body);
+  });
+
   it('answers a repeated read with 304 Not Modified while nothing changed, revalidated every time', async () => {
     const { document } = (await upload('cache/etag.ts', 'export const version = 1;\n')).json();
     const parsed = await ready(document.id);
