@@ -187,6 +187,7 @@ export async function benchPolls(seconds = 20): Promise<BenchSection[]> {
     VOTE_RATE_LIMIT_PER_MINUTE: '1000000',
   };
   const server = start('serve', env);
+  let probe: ReturnType<typeof freshnessProbe> | undefined;
   const children: ChildProcess[] = [server];
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
   const redis = new Redis(scaleUrls.redis);
@@ -223,14 +224,13 @@ export async function benchPolls(seconds = 20): Promise<BenchSection[]> {
 
     // Vote k is account k mod 1,000 in poll floor(k / 1,000): every (account, poll) pair once.
     const bodies = ['{"option":0}', '{"option":1}', '{"option":2}', '{"option":3}'];
-    const latencies: number[] = [];
     const lagSamples: number[] = [];
     const sampler = setInterval(() => {
       lag(redis, stream)
         .then((value) => lagSamples.push(value))
         .catch((error: unknown) => console.warn(`bench: a lag sample failed: ${String(error)}`));
     }, 250);
-    const probe = freshnessProbe(url, probers, probePoll, owner.token);
+    probe = freshnessProbe(url, probers, probePoll, owner.token);
     const loadStart = performance.now();
     const labels: Record<string, (cmdline: string, pid: number) => boolean> = {
       'rampart serve (API)': (_cmdline, pid) => pid === server.pid,
@@ -247,7 +247,8 @@ export async function benchPolls(seconds = 20): Promise<BenchSection[]> {
       token: (voters[k % ACCOUNTS] as Voter).token,
       body: bodies[k % 4] as string,
     }));
-    latencies.push(...load.latencies);
+    // Not push(...): a spread of 115,000 arguments overflows the stack (this bench's own crash on a fast run).
+    const latencies = load.latencies;
     const loadEnd = performance.now();
     const cpuAfter = cpuByProcess(labels);
     const machineAfter = machineCpu();
@@ -258,6 +259,7 @@ export async function benchPolls(seconds = 20): Promise<BenchSection[]> {
     const machineCores = (machineAfter.total - machineBefore.total) / loadSeconds;
     const stolen = (machineAfter.steal - machineBefore.steal) / loadSeconds;
     const freshness = await probe.stop();
+    probe = undefined;
     const lagAtEnd = await lag(redis, stream);
     let drainedAt = performance.now();
     for (let attempt = 0; attempt < 600; attempt += 1) {
@@ -332,6 +334,9 @@ export async function benchPolls(seconds = 20): Promise<BenchSection[]> {
       },
     ];
   } finally {
+    // A failure mid-load leaves the probe running: stopped first, or its next request to the
+    // stopped API would end the process with an unhandled rejection and hide the failure.
+    await probe?.stop().catch(() => []);
     for (const child of children) await stop(child);
     // The run's keys (a dedupe key per vote, the stream) go with it: left behind, they made the
     // shared Redis larger run after run, and every SCAN of it (the alert evaluator's) slower.
