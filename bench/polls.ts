@@ -127,6 +127,9 @@ async function lag(redis: Redis, stream: string): Promise<number> {
 function freshnessProbe(url: string, voters: Voter[], pollId: string, reader: string): { stop(): Promise<number[]> } {
   const samples: number[] = [];
   let running = true;
+  // Kept, and thrown by stop(): unhandled, a failed request here (the API gone) would end the
+  // process before the error that stopped the API is printed.
+  let failure: unknown;
   const loop = (async () => {
     let expected = 0;
     for (const voter of voters) {
@@ -148,11 +151,14 @@ function freshnessProbe(url: string, voters: Voter[], pollId: string, reader: st
       samples.push(performance.now() - accepted);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-  })();
+  })().catch((error: unknown) => {
+    failure = error;
+  });
   return {
     async stop() {
       running = false;
       await loop;
+      if (failure !== undefined) throw failure;
       return samples;
     },
   };

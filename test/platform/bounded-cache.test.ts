@@ -44,6 +44,16 @@ describe('ByteBoundedCache', () => {
     expect(cache.get('c')?.byteLength).toBe(100);
   });
 
+  it('holds a small Buffer in memory of its own, not the shared pool slab it was cut from', () => {
+    const cache = new ByteBoundedCache<Buffer>(1000);
+    const pooled = Buffer.from('"a short text"');
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
+    cache.set('a', pooled);
+    const held = cache.get('a') as Buffer;
+    expect(held.buffer.byteLength).toBe(pooled.byteLength);
+    expect(held.toString()).toBe('"a short text"');
+  });
+
   it('keeps nothing with a bound of 0', () => {
     const cache = new ByteBoundedCache(0);
     cache.set('a', 'x');

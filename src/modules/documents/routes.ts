@@ -20,6 +20,7 @@ import {
   CreateProjectBody,
   DocumentListingSchema,
   DocumentSchema,
+  documentReadBody,
   ImportParams,
   ImportSchema,
   ImportStarted,
@@ -40,8 +41,6 @@ const ARCHIVE_TYPES: Record<string, ArchiveFormat> = {
   'application/x-tar': 'tar',
   'application/gzip': 'tar.gz',
 };
-
-const CLOSING_BRACE = Buffer.from('}');
 
 export async function registerDocumentRoutes(
   app: FastifyInstance,
@@ -238,11 +237,8 @@ export async function registerDocumentRoutes(
       if (fresh(request.headers, { etag })) return reply.code(304).headers(validators).send();
       // Read first: a 410 for missing bytes must not carry the document's validators.
       const content = await documents.contentJson(document, contextOf(request));
-      // The body the 200 schema describes, put together from bytes: the content's JSON comes
-      // encoded from the cache (service.ts), the document's from the serializer its schema
-      // compiles to. (The typed reply takes objects only; bytes skip serialization.)
-      const head = `{"document":${reply.compileSerializationSchema(DocumentSchema)(toDocument(document))},"content":`;
-      const body = Buffer.concat([Buffer.from(head), content, CLOSING_BRACE]);
+      // Bytes (wire.ts); the typed reply takes objects only, and bytes skip serialization.
+      const body = documentReadBody(reply.compileSerializationSchema(DocumentSchema)(toDocument(document)), content);
       return (reply as FastifyReply).headers(validators).type('application/json; charset=utf-8').send(body);
     },
   );
@@ -270,6 +266,8 @@ export async function registerDocumentRoutes(
       const etag = `"${document.sha256}.${document.updatedAt.getTime().toString(36)}.${render.versionTag}"`;
       const validators = { etag, 'cache-control': 'private, no-cache' };
       if (fresh(request.headers, { etag })) return reply.code(304).headers(validators).send();
+      // Before the text is read (and, from the content cache, parsed back): a 413 costs nothing.
+      render.assertFits(document.sizeBytes);
       const content = await documents.content(document, contextOf(request));
       const html =
         document.language === 'markdown' ? await render.markdown(content, gone) : await render.code(content, document.language, gone);

@@ -77,6 +77,17 @@ export function toListing(row: DocumentListing) {
   };
 }
 
+const CLOSING_BRACE = Buffer.from('}');
+
+/**
+ * GET /documents/:id's body as its 200 schema describes it, put together from bytes: the
+ * document's metadata as its schema's serializer wrote it, and the content's JSON as the
+ * content cache keeps it (service.ts), so the text is neither escaped nor encoded per read.
+ */
+export function documentReadBody(documentJson: string, contentJson: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`{"document":${documentJson},"content":`), contentJson, CLOSING_BRACE]);
+}
+
 export function toDocument(row: DocumentRow) {
   return {
     ...toListing(row),

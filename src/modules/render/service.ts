@@ -65,10 +65,7 @@ export class RenderService {
 
   /** 413 past MAX_RENDER_SIZE, 504 past the time limit. */
   async render(task: RenderTask, abandoned?: AbortSignal): Promise<string> {
-    const bytes = Buffer.byteLength(task.text, 'utf8');
-    if (bytes > this.#config.maxBytes) {
-      throw new AppError('PAYLOAD_TOO_LARGE', `Rendering takes at most ${this.#config.maxBytes} bytes (this is ${bytes})`);
-    }
+    this.assertFits(Buffer.byteLength(task.text, 'utf8'));
     const key = renderKey(task);
     const cached = this.#cache.get(key) ?? (await this.#redisGet(key));
     if (cached !== undefined) {
@@ -79,6 +76,13 @@ export class RenderService {
     this.#cache.set(key, html);
     await this.#redisSet(key, html);
     return html;
+  }
+
+  /** 413 past MAX_RENDER_SIZE: a stored document's size is checked before its text is read. */
+  assertFits(bytes: number): void {
+    if (bytes > this.#config.maxBytes) {
+      throw new AppError('PAYLOAD_TOO_LARGE', `Rendering takes at most ${this.#config.maxBytes} bytes (this is ${bytes})`);
+    }
   }
 
   /** Renders without looking at or filling the caches (the `rampart render` service's own path). */

@@ -4,7 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError, type ErrorCode, type ErrorDetail, envelope, isDependencyUnavailable } from '../errors.ts';
 import { ClientGoneError } from './client-gone.ts';
 
-/** Nobody receives it: the status is for logs and metrics (nginx's convention). */
+/** Nobody receives it, and such a request never reaches onResponse: the status is nginx's convention, for the log line. */
 const CLIENT_CLOSED_REQUEST = 499;
 
 interface ValidationIssue {
@@ -90,7 +90,7 @@ export function registerErrorHandling(
   appShell?: (request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined,
 ): void {
   app.setErrorHandler((error, request, reply) => {
-    if (toAppError(error) === undefined) onInternalError(error, request);
+    if (!(error instanceof ClientGoneError) && toAppError(error) === undefined) onInternalError(error, request);
     return sendError(request, reply, error);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -32,6 +32,7 @@ describe.each(shapes)('render API (%s shape)', (shape) => {
       headers: auth,
     });
     const id = response.json().document.id as string;
+    // These reads fill the content cache: the /rendered calls that follow take the text from it.
     await eventually(async () => (await t.app.inject({ url: `/api/v1/documents/${id}`, headers: auth })).json().document.state === 'ready');
     return id;
   };
@@ -63,6 +64,11 @@ describe.each(shapes)('render API (%s shape)', (shape) => {
     expect((await renderMarkdown(42)).statusCode).toBe(400);
     const extra = await t.app.inject({ method: 'POST', url: '/api/v1/render', payload: { markdown: 'a', html: true }, headers: auth });
     expect(extra.statusCode).toBe(400);
+    // A stored document past the limit: 413 from its stored size (uploadReady's reads cached its text).
+    const stored = await uploadReady('big.md', `${'word '.repeat(1700)}\n`);
+    const rendered = await t.app.inject({ url: `/api/v1/documents/${stored}/rendered`, headers: auth });
+    expect(rendered.statusCode).toBe(413);
+    expect(rendered.json().message).toBe('Rendering takes at most 8192 bytes (this is 8501)');
   });
 
   it('answers a repeated render with the same HTML (from the cache)', async () => {

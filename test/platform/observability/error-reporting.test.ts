@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClientGoneError } from '../../../src/platform/http/client-gone.ts';
 import { setRequestAccount } from '../../../src/platform/http/request-context.ts';
 import { createErrorReporter, noErrorReporter, scrub } from '../../../src/platform/observability/error-reporting.ts';
 import { bearer, registerAndLogin } from '../../helpers/accounts.ts';
@@ -74,6 +75,9 @@ describe('Sentry reporting (embedded shape)', () => {
           setRequestAccount(request, '00000000-0000-4000-8000-000000000042');
           throw new Error('boom for alice@example.com');
         });
+        app.get('/test/client-gone', { schema: { hide: true } }, async () => {
+          throw new ClientGoneError('the caller went away');
+        });
       },
     });
   });
@@ -98,6 +102,11 @@ describe('Sentry reporting (embedded shape)', () => {
     await t.app.inject({ url: '/api/v1/auth/me', headers: { 'x-request-id': 'sentry-401' } });
     expect(events.filter((each) => each.event.tags?.request_id === 'sentry-route-1')).toHaveLength(1);
     expect(events.some((each) => each.event.tags?.request_id === 'sentry-401')).toBe(false);
+    // Nor is work dropped because its client left (a render the API gave up on): it is no bug of ours.
+    expect((await t.app.inject({ url: '/test/client-gone', headers: { 'x-request-id': 'sentry-gone' } })).statusCode).toBe(499);
+    await t.app.inject({ url: '/test/throw', headers: { 'x-request-id': 'sentry-route-2' } });
+    await eventually(async () => events.find((each) => each.event.tags?.request_id === 'sentry-route-2'));
+    expect(events.some((each) => each.event.tags?.request_id === 'sentry-gone')).toBe(false);
   });
 
   it('reports a job once, when it has failed its last attempt, with the request id that caused it', async () => {
