@@ -125,6 +125,8 @@ export interface UploadsConfig {
   maxArchiveBytes: number;
   /** The in-process cache of document text by content hash (0: off). */
   contentCacheBytes: number;
+  /** How long a process keeps a document row it read (0: off); scale shape: only while it hears writes. */
+  rowCacheMs: number;
 }
 
 export interface JobsConfig {
@@ -332,6 +334,7 @@ export function loadConfig(env: Env = environmentWithDotEnv()): Config {
       maxArchiveEntries: integer(env, 'MAX_ARCHIVE_ENTRIES', 10_000, 1, 1_000_000),
       maxArchiveBytes: byteSize(env, 'MAX_ARCHIVE_UNCOMPRESSED_SIZE', 200 * 1024 * 1024),
       contentCacheBytes: byteSize(env, 'DOCUMENT_CACHE_SIZE', 16 * 1024 * 1024, 0),
+      rowCacheMs: integer(env, 'DOCUMENT_ROW_CACHE_MS', 30_000, 0, 300_000),
     },
     polls: {
       votesPerAccountPerMinute: integer(env, 'VOTE_RATE_LIMIT_PER_MINUTE', 30, 1, 1_000_000),

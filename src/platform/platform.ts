@@ -7,7 +7,9 @@ import { type Config, redactUrl } from '../config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { lockDataDir, type ReleaseLock } from './db/lock.ts';
 import { type DatabaseCapabilities, detectCapabilities, runMigrations } from './db/migrate.ts';
+import { NotifiedCache } from './db/notified-cache.ts';
 import { SingleWriterCache } from './db/single-writer-cache.ts';
+
 import { ReadinessRegistry } from './health.ts';
 import { Heartbeats } from './jobs/heartbeat.ts';
 import { JobQueue } from './jobs/queue.ts';
@@ -17,6 +19,8 @@ import { Metrics } from './observability/metrics.ts';
 import { RealtimeHub } from './realtime/hub.ts';
 import { createRedis, waitForRedis } from './redis.ts';
 import { RateLimiters } from './security/rate-limiters.ts';
+
+const ROW_CACHE_ENTRIES = 10_000;
 
 export interface Platform {
   readonly config: Config;
@@ -36,10 +40,11 @@ export interface Platform {
   /** publish(topic, event, data) to every WebSocket subscriber on every process; ends sessions' sockets. */
   readonly realtime: RealtimeHub;
   /**
-   * A read cache for rows only this process writes: in the embedded shape, where the
-   * DATA_DIR lock admits one process; undefined in the scale shape, where others write too.
+   * A read cache of rows kept up to `maxAgeMs` (0: none). Embedded: this process is the only
+   * writer (the DATA_DIR lock admits one). Scale: others write too, so it trusts what it holds
+   * only while it hears their writes (a NotifiedCache listening on `channel`, started by its owner).
    */
-  singleWriterCache<Value>(): SingleWriterCache<Value> | undefined;
+  rowCache<Value>(channel: string, maxAgeMs: number): SingleWriterCache<Value> | undefined;
   /**
    * Starts the job queue once every module has defined its job types; with `work`,
    * this process also runs the handlers and beats as a worker.
@@ -141,7 +146,13 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       metricSnapshots,
       errorReporter,
       realtime,
-      singleWriterCache: () => (embedded ? new SingleWriterCache({ maxEntries: 10_000, maxAgeMs: 30_000 }) : undefined),
+      rowCache: (channel, maxAgeMs) => {
+        if (maxAgeMs === 0) return undefined;
+        const bounds = { maxEntries: ROW_CACHE_ENTRIES, maxAgeMs };
+        return config.databaseUrl === undefined
+          ? new SingleWriterCache(bounds)
+          : new NotifiedCache({ ...bounds, databaseUrl: config.databaseUrl, channel, logger });
+      },
       async startJobs(role, work) {
         await jobs.start();
         jobsStarted = true;

@@ -23,7 +23,12 @@ export function createDocumentsModule(
   return {
     name: 'documents',
     service,
-    routes: (api) => registerDocumentRoutes(api, service, guard, platform.config.uploads, render),
+    routes: async (api) => {
+      // Only the API's processes read documents through the row cache: they keep it in step.
+      service.startRowCache();
+      api.addHook('onClose', () => service.stopRowCache());
+      await registerDocumentRoutes(api, service, guard, platform.config.uploads, render);
+    },
     jobs: documentJobs(service),
     // The parse job announces document.ready / document.failed here; the project's owner may listen.
     topics: [{ prefix: DOCUMENTS_TOPIC_PREFIX, maySubscribe: (subscriber, topic) => service.mayWatchProject(subscriber.userId, topic) }],

@@ -1,6 +1,7 @@
 // Database access of the documents module: projects and documents.
 import { and, desc, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
 import type { Database, Orm } from '../../platform/db/database.ts';
+import { NotifiedCache } from '../../platform/db/notified-cache.ts';
 import { cachedRead, cachedWrite, type SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { documents, projects } from './schema.ts';
 
@@ -50,7 +51,7 @@ export class DocumentsRepo {
   // call than the query itself, bench/reads.ts), and a named statement on Postgres.
   readonly #findForOwner;
 
-  /** `documentCache` only where this process is the only writer of documents (the embedded shape). */
+  /** `documentCache`: the platform's row cache (a NotifiedCache in the scale shape); none, no caching. */
   constructor(db: Database, documentCache?: SingleWriterCache<DocumentRow>) {
     this.#db = db;
     this.#documents = documentCache;
@@ -63,9 +64,15 @@ export class DocumentsRepo {
       .prepare('documents_find_for_owner');
   }
 
-  /** Every write to documents runs inside this: a cached document could be stale after it. */
-  #changing<T>(write: () => Promise<T>): Promise<T> {
-    return cachedWrite(this.#documents, write);
+  /**
+   * Every write to documents runs inside this, in `tx`: a cached document could be stale
+   * after it. In the scale shape it also notifies, in the same transaction, every process
+   * that caches documents (notified-cache.ts): they hear of it when it commits.
+   */
+  async #changing<T>(tx: Orm, write: () => Promise<T>): Promise<T> {
+    const result = await cachedWrite(this.#documents, write);
+    if (this.#documents instanceof NotifiedCache) await tx.execute(sql.raw(this.#documents.notifyStatement));
+    return result;
   }
 
   async insertProject(ownerId: string, name: string): Promise<ProjectRow> {
@@ -111,7 +118,7 @@ export class DocumentsRepo {
 
   /** Inserts the document, or replaces the content of the one at that path; state goes back to pending. */
   async upsertPending(tx: Orm, values: { projectId: string; path: string; sha256: string; sizeBytes: number }): Promise<DocumentRow> {
-    const rows = await this.#changing(() =>
+    const rows = await this.#changing(tx, () =>
       tx
         .insert(documents)
         .values({ ...values, state: 'pending' })
@@ -143,7 +150,7 @@ export class DocumentsRepo {
     sha256: string,
     values: Pick<DocumentRow, 'state' | 'failureReason' | 'lineCount' | 'language' | 'symbols'>,
   ): Promise<DocumentRow | undefined> {
-    const rows = await this.#changing(() =>
+    const rows = await this.#changing(tx, () =>
       tx
         .update(documents)
         .set({ ...values, updatedAt: sql`now()` })
@@ -154,7 +161,7 @@ export class DocumentsRepo {
   }
 
   async deleteDocument(tx: Orm, id: string): Promise<DocumentRow | undefined> {
-    return (await this.#changing(() => tx.delete(documents).where(eq(documents.id, id)).returning()))[0];
+    return (await this.#changing(tx, () => tx.delete(documents).where(eq(documents.id, id)).returning()))[0];
   }
 
   /**

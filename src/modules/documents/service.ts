@@ -3,6 +3,8 @@
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ByteBoundedCache } from '../../platform/bounded-cache.ts';
+import { NotifiedCache } from '../../platform/db/notified-cache.ts';
+import type { SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { AppError } from '../../platform/errors.ts';
 import { decodeCursor, isUuid, keysetPage } from '../../platform/http/keyset.ts';
 import type { RequestContext } from '../../platform/http/request-context.ts';
@@ -18,6 +20,8 @@ export const PARSE_JOB = 'documents.parse';
 export const DOCUMENTS_TOPIC_PREFIX = 'documents:';
 export const ORPHAN_SWEEP_JOB = 'documents.sweep-orphan-blobs';
 export const IMPORT_JOB = 'documents.import';
+/** The Postgres channel every write to documents notifies in the scale shape. */
+const DOCUMENTS_CHANNEL = 'rampart_documents_changed';
 
 export interface UploadFile {
   path: string;
@@ -60,13 +64,25 @@ export class DocumentsService {
    * "Benchmarks", the reads bench).
    */
   readonly #contents: ByteBoundedCache<Buffer>;
+  /** Document rows by owner and id (repo.ts); in the scale shape it serves rows only while it hears other processes' writes. */
+  readonly #rows: SingleWriterCache<DocumentRow> | undefined;
 
   constructor(platform: Platform, options: DocumentsServiceOptions = {}) {
     this.#platform = platform;
-    this.#repo = new DocumentsRepo(platform.db, platform.singleWriterCache());
+    this.#rows = platform.rowCache<DocumentRow>(DOCUMENTS_CHANNEL, platform.config.uploads.rowCacheMs);
+    this.#repo = new DocumentsRepo(platform.db, this.#rows);
     this.#blobs = new BlobStore(platform.config.uploads.root);
     this.#contents = new ByteBoundedCache<Buffer>(platform.config.uploads.contentCacheBytes);
     this.#options = options;
+  }
+
+  /** Scale shape: starts hearing other processes' writes, and so caching rows (the API's processes: routes.ts). */
+  startRowCache(): void {
+    if (this.#rows instanceof NotifiedCache) this.#rows.start();
+  }
+
+  async stopRowCache(): Promise<void> {
+    if (this.#rows instanceof NotifiedCache) await this.#rows.stop();
   }
 
   createProject(ownerId: string, name: string): Promise<ProjectRow> {

@@ -8,8 +8,9 @@
 // age limit is a second bound, not the mechanism. A write inside a transaction is safe
 // because PGlite runs no other query until that transaction ends: a read that waited
 // for it reads the committed row and, having started after the write's invalidation, may
-// cache it. The auth module's session cache (modules/auth/session-cache.ts) keeps its entries
-// in one of these too and adds what several processes need: a Redis broadcast of each write.
+// cache it. Two caches add what several processes need: the auth module's session cache
+// (modules/auth/session-cache.ts, a Redis broadcast of each write) and the NotifiedCache
+// (notified-cache.ts, a Postgres notification sent inside each writing transaction).
 
 export interface SingleWriterCacheOptions {
   maxEntries: number;
