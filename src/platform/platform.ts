@@ -9,7 +9,6 @@ import { lockDataDir, type ReleaseLock } from './db/lock.ts';
 import { type DatabaseCapabilities, detectCapabilities, runMigrations } from './db/migrate.ts';
 import { NotifiedCache } from './db/notified-cache.ts';
 import { SingleWriterCache } from './db/single-writer-cache.ts';
-
 import { ReadinessRegistry } from './health.ts';
 import { Heartbeats } from './jobs/heartbeat.ts';
 import { JobQueue } from './jobs/queue.ts';
@@ -42,7 +41,8 @@ export interface Platform {
   /**
    * A read cache of rows kept up to `maxAgeMs` (0: none). Embedded: this process is the only
    * writer (the DATA_DIR lock admits one). Scale: others write too, so it trusts what it holds
-   * only while it hears their writes (a NotifiedCache listening on `channel`, started by its owner).
+   * only while it hears their writes (a NotifiedCache listening on `channel`, started by its
+   * owner); with `maxAgeMs` 0 it caches nothing but its owner's writes are still announced.
    */
   rowCache<Value>(channel: string, maxAgeMs: number): SingleWriterCache<Value> | undefined;
   /**
@@ -147,11 +147,10 @@ export async function startPlatform(config: Config, logger: Logger, options: Sta
       errorReporter,
       realtime,
       rowCache: (channel, maxAgeMs) => {
-        if (maxAgeMs === 0) return undefined;
         const bounds = { maxEntries: ROW_CACHE_ENTRIES, maxAgeMs };
-        return config.databaseUrl === undefined
-          ? new SingleWriterCache(bounds)
-          : new NotifiedCache({ ...bounds, databaseUrl: config.databaseUrl, channel, logger });
+        if (config.databaseUrl === undefined) return maxAgeMs === 0 ? undefined : new SingleWriterCache(bounds);
+        // Scale shape: one with its cache off still announces this process's writes to the others.
+        return new NotifiedCache({ ...bounds, databaseUrl: config.databaseUrl, channel, logger });
       },
       async startJobs(role, work) {
         await jobs.start();

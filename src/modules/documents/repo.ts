@@ -66,8 +66,9 @@ export class DocumentsRepo {
 
   /**
    * Every write to documents runs inside this, in `tx`: a cached document could be stale
-   * after it. In the scale shape it also notifies, in the same transaction, every process
-   * that caches documents (notified-cache.ts): they hear of it when it commits.
+   * after it. In the scale shape (a NotifiedCache, whatever its age limit) it also notifies,
+   * in the same transaction, every process that caches documents: they hear of it when it
+   * commits (notified-cache.ts).
    */
   async #changing<T>(tx: Orm, write: () => Promise<T>): Promise<T> {
     const result = await cachedWrite(this.#documents, write);

@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ByteBoundedCache } from '../../platform/bounded-cache.ts';
+import type { Transaction } from '../../platform/db/database.ts';
 import { NotifiedCache } from '../../platform/db/notified-cache.ts';
 import type { SingleWriterCache } from '../../platform/db/single-writer-cache.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -76,13 +77,24 @@ export class DocumentsService {
     this.#options = options;
   }
 
-  /** Scale shape: starts hearing other processes' writes, and so caching rows (the API's processes: routes.ts). */
+  /** Scale shape: starts hearing other processes' writes, and so caching rows (the API's processes: module.ts). */
   startRowCache(): void {
     if (this.#rows instanceof NotifiedCache) this.#rows.start();
   }
 
   async stopRowCache(): Promise<void> {
     if (this.#rows instanceof NotifiedCache) await this.#rows.stop();
+  }
+
+  /**
+   * A transaction that writes documents. The row cache is emptied again once it has committed:
+   * a read this process ran between the write and the commit saw the row before it, and the
+   * commit's notification (scale shape) can reach this process after its answer has left.
+   */
+  async #writeDocuments<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    const result = await this.#platform.db.transaction(work);
+    this.#rows?.invalidate();
+    return result;
   }
 
   createProject(ownerId: string, name: string): Promise<ProjectRow> {
@@ -121,7 +133,7 @@ export class DocumentsService {
     const stored = await Promise.all(checked.map(async (file) => ({ ...file, sha256: await this.#blobs.put(file.content) })));
     const contentOf = new Map(stored.map((file) => [file.sha256, file.content]));
     try {
-      return await this.#platform.db.transaction(async (tx) => {
+      return await this.#writeDocuments(async (tx) => {
         // One order for every transaction, so two uploads sharing blobs cannot deadlock.
         for (const sha256 of [...contentOf.keys()].sort()) {
           await this.#repo.lockBlob(tx.orm, sha256);
@@ -239,7 +251,7 @@ export class DocumentsService {
       return;
     }
     job.signal.throwIfAborted();
-    const parsedRow = await this.#platform.db.transaction(async (tx) => {
+    const parsedRow = await this.#writeDocuments(async (tx) => {
       const document = await this.#repo.findDocument(tx.orm, documentId);
       if (!document || document.sha256 !== sha256 || document.state !== 'pending') {
         job.log.info({ document_id: documentId }, 'document changed or already parsed; nothing to do');
@@ -266,7 +278,7 @@ export class DocumentsService {
   }
 
   async #fail(documentId: string, sha256: string, reason: string, requestId: string): Promise<void> {
-    const row = await this.#platform.db.transaction((tx) =>
+    const row = await this.#writeDocuments((tx) =>
       this.#repo.markParsed(tx.orm, documentId, sha256, {
         state: 'failed',
         failureReason: reason,
@@ -356,7 +368,7 @@ export class DocumentsService {
   /** Deletes the row, then the bytes once no row references them; a crash in between leaves only an orphan blob for the sweep. */
   async delete(ownerId: string, documentId: string): Promise<void> {
     const document = await this.find(ownerId, documentId);
-    await this.#platform.db.transaction((tx) => this.#repo.deleteDocument(tx.orm, documentId));
+    await this.#writeDocuments((tx) => this.#repo.deleteDocument(tx.orm, documentId));
     await this.#releaseBlob(document.sha256);
   }
 
