@@ -65,15 +65,16 @@ export class DocumentsRepo {
   }
 
   /**
-   * Every write to documents runs inside this, in `tx`: a cached document could be stale
-   * after it. In the scale shape (a NotifiedCache, whatever its age limit) it also notifies,
-   * in the same transaction, every process that caches documents: they hear of it when it
-   * commits (notified-cache.ts).
+   * Every write to documents runs inside this: a cached document could be stale after it.
+   * (The service's transaction around it tells the other processes: service.ts, #writeDocuments.)
    */
-  async #changing<T>(tx: Orm, write: () => Promise<T>): Promise<T> {
-    const result = await cachedWrite(this.#documents, write);
+  #changing<T>(write: () => Promise<T>): Promise<T> {
+    return cachedWrite(this.#documents, write);
+  }
+
+  /** Scale shape (a NotifiedCache, whatever its age limit): every process that caches documents hears of `tx`'s writes once it commits. */
+  async announceChanges(tx: Orm): Promise<void> {
     if (this.#documents instanceof NotifiedCache) await tx.execute(sql.raw(this.#documents.notifyStatement));
-    return result;
   }
 
   async insertProject(ownerId: string, name: string): Promise<ProjectRow> {
@@ -119,7 +120,7 @@ export class DocumentsRepo {
 
   /** Inserts the document, or replaces the content of the one at that path; state goes back to pending. */
   async upsertPending(tx: Orm, values: { projectId: string; path: string; sha256: string; sizeBytes: number }): Promise<DocumentRow> {
-    const rows = await this.#changing(tx, () =>
+    const rows = await this.#changing(() =>
       tx
         .insert(documents)
         .values({ ...values, state: 'pending' })
@@ -151,7 +152,7 @@ export class DocumentsRepo {
     sha256: string,
     values: Pick<DocumentRow, 'state' | 'failureReason' | 'lineCount' | 'language' | 'symbols'>,
   ): Promise<DocumentRow | undefined> {
-    const rows = await this.#changing(tx, () =>
+    const rows = await this.#changing(() =>
       tx
         .update(documents)
         .set({ ...values, updatedAt: sql`now()` })
@@ -162,7 +163,7 @@ export class DocumentsRepo {
   }
 
   async deleteDocument(tx: Orm, id: string): Promise<DocumentRow | undefined> {
-    return (await this.#changing(tx, () => tx.delete(documents).where(eq(documents.id, id)).returning()))[0];
+    return (await this.#changing(() => tx.delete(documents).where(eq(documents.id, id)).returning()))[0];
   }
 
   /**

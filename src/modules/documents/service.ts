@@ -87,12 +87,16 @@ export class DocumentsService {
   }
 
   /**
-   * A transaction that writes documents. The row cache is emptied again once it has committed:
-   * a read this process ran between the write and the commit saw the row before it, and the
-   * commit's notification (scale shape) can reach this process after its answer has left.
+   * Every transaction that writes documents: announced once to the other processes (repo.ts),
+   * and this process's cache emptied again after the commit, since a read between the write
+   * and the commit saw the row before it and its own notification may come after its answer.
    */
   async #writeDocuments<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
-    const result = await this.#platform.db.transaction(work);
+    const result = await this.#platform.db.transaction(async (tx) => {
+      const written = await work(tx);
+      await this.#repo.announceChanges(tx.orm);
+      return written;
+    });
     this.#rows?.invalidate();
     return result;
   }
