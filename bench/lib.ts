@@ -48,6 +48,26 @@ export function summarise(samples: number[]): { n: number; p50: number; p95: num
   return { n: sorted.length, p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), p99: round(percentile(sorted, 99)) };
 }
 
+/**
+ * Samples of a Rampart server's /metrics (loopback clients need no token), each series named
+ * exactly as the exposition prints it (e.g. `nodejs_gc_duration_seconds_count{kind="minor"}`);
+ * a series that is absent reads undefined.
+ */
+export async function metricSamples<Series extends string>(
+  url: string,
+  series: readonly Series[],
+): Promise<Record<Series, number | undefined>> {
+  const response = await fetch(`${url}/metrics`);
+  if (!response.ok) throw new Error(`${url}/metrics answered ${response.status}`);
+  const lines = (await response.text()).split('\n');
+  const samples = {} as Record<Series, number | undefined>;
+  for (const name of series) {
+    const line = lines.find((candidate) => candidate.startsWith(`${name} `));
+    samples[name] = line === undefined ? undefined : Number(line.slice(name.length + 1));
+  }
+  return samples;
+}
+
 export interface RateRun {
   n: number;
   p50: number;

@@ -1,7 +1,8 @@
 // Authenticated reads under a fixed rate: GET /api/v1/auth/me and GET /api/v1/documents/:id
 // (a 16 KB document) with a bearer token at a fixed 1,000 requests/s, beside GET /health/live
 // at the same rate in the same run, against a real `rampart serve` process in each shape.
-// Target (issue 13): p99 of each authenticated read <= 3x the p99 of /health/live.
+// Target (issue 13): p99 of each authenticated read <= 3x the p99 of /health/live. Each run
+// also reports the server's garbage collection during it (its /metrics), so a tail made of GC pauses shows as one.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import autocannon from 'autocannon';
 import { freePort } from '../test/helpers/processes.ts';
 import { deleteKeysAt } from '../test/helpers/redis-keys.ts';
 import { createTestDatabase, scaleUrls, type TestDatabase } from '../test/helpers/shapes.ts';
-import { type BenchSection, measuredRun, type RateRun } from './lib.ts';
+import { type BenchSection, measuredRun, metricSamples, type RateRun } from './lib.ts';
 
 const RATE = 1_000;
 const CONNECTIONS = 16;
@@ -23,8 +24,51 @@ interface Shape {
   database?: TestDatabase;
 }
 
+/** The server's garbage collection over one measured run (its /metrics before and after). */
+interface GcDuringRun {
+  minor: number;
+  minorMs: number;
+  minorOver10Ms: number;
+  major: number;
+  majorMs: number;
+  oldSpaceGrowthMb: number;
+}
+
 interface Series extends RateRun {
   endpoint: string;
+  gc: GcDuringRun;
+}
+
+const GC_SERIES = [
+  'nodejs_gc_duration_seconds_count{kind="minor"}',
+  'nodejs_gc_duration_seconds_sum{kind="minor"}',
+  'nodejs_gc_duration_seconds_bucket{le="0.01",kind="minor"}',
+  'nodejs_gc_duration_seconds_count{kind="major"}',
+  'nodejs_gc_duration_seconds_sum{kind="major"}',
+  'nodejs_heap_space_size_used_bytes{space="old"}',
+] as const;
+
+async function gcSamples(url: string): Promise<Record<(typeof GC_SERIES)[number], number>> {
+  const samples = await metricSamples(url, GC_SERIES);
+  // A kind that has not run yet has no series.
+  return Object.fromEntries(GC_SERIES.map((name) => [name, samples[name] ?? 0])) as Record<(typeof GC_SERIES)[number], number>;
+}
+
+function gcBetween(before: Awaited<ReturnType<typeof gcSamples>>, after: Awaited<ReturnType<typeof gcSamples>>): GcDuringRun {
+  const change = (name: (typeof GC_SERIES)[number]) => after[name] - before[name];
+  const minor = change('nodejs_gc_duration_seconds_count{kind="minor"}');
+  return {
+    minor,
+    minorMs: Math.round(change('nodejs_gc_duration_seconds_sum{kind="minor"}') * 1000),
+    minorOver10Ms: minor - change('nodejs_gc_duration_seconds_bucket{le="0.01",kind="minor"}'),
+    major: change('nodejs_gc_duration_seconds_count{kind="major"}'),
+    majorMs: Math.round(change('nodejs_gc_duration_seconds_sum{kind="major"}') * 1000),
+    oldSpaceGrowthMb: Math.round(change('nodejs_heap_space_size_used_bytes{space="old"}') / 1e5) / 10,
+  };
+}
+
+function describeGc(gc: GcDuringRun): string {
+  return `minor ${gc.minor} (${gc.minorMs} ms, ${gc.minorOver10Ms} over 10 ms), major ${gc.major} (${gc.majorMs} ms), old space ${gc.oldSpaceGrowthMb >= 0 ? '+' : ''}${gc.oldSpaceGrowthMb} MB`;
 }
 
 async function startServer(shape: Shape): Promise<{ url: string; child: ChildProcess }> {
@@ -95,9 +139,16 @@ async function seed(url: string): Promise<{ token: string; documentId: string }>
   throw new Error('bench: the document never became ready');
 }
 
-async function fixedRate(url: string, headers: Record<string, string>, seconds: number): Promise<RateRun> {
+async function fixedRate(
+  server: string,
+  url: string,
+  headers: Record<string, string>,
+  seconds: number,
+): Promise<RateRun & { gc: GcDuringRun }> {
   await autocannon({ url, headers, connections: CONNECTIONS, overallRate: RATE, duration: 2 }); // warm-up
-  return measuredRun({ url, headers, connections: CONNECTIONS, overallRate: RATE, duration: seconds });
+  const before = await gcSamples(server);
+  const run = await measuredRun({ url, headers, connections: CONNECTIONS, overallRate: RATE, duration: seconds });
+  return { ...run, gc: gcBetween(before, await gcSamples(server)) };
 }
 
 async function benchShape(shape: Shape, seconds: number): Promise<Series[]> {
@@ -111,7 +162,7 @@ async function benchShape(shape: Shape, seconds: number): Promise<Series[]> {
       ['GET /api/v1/documents/:id (16 KB)', `${url}/api/v1/documents/${documentId}`, auth],
     ];
     const series: Series[] = [];
-    for (const [endpoint, target, headers] of endpoints) series.push({ endpoint, ...(await fixedRate(target, headers, seconds)) });
+    for (const [endpoint, target, headers] of endpoints) series.push({ endpoint, ...(await fixedRate(url, target, headers, seconds)) });
     return series;
   } finally {
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -143,7 +194,7 @@ export async function benchReads(seconds = 20): Promise<BenchSection[]> {
       sections.push({
         name: `Authenticated reads at a fixed ${RATE} req/s, ${seconds} s each (${shape.name} shape)`,
         table: {
-          columns: ['endpoint', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99 / live p99', 'errors'],
+          columns: ['endpoint', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99 / live p99', 'errors', 'server GC during the run'],
           rows: series.map((item) => [
             item.endpoint,
             item.n,
@@ -153,6 +204,7 @@ export async function benchReads(seconds = 20): Promise<BenchSection[]> {
             item.p99,
             (item.p99 / live.p99).toFixed(2),
             item.errors,
+            describeGc(item.gc),
           ]),
         },
         notes: [
@@ -166,6 +218,7 @@ export async function benchReads(seconds = 20): Promise<BenchSection[]> {
             .map((item) => `${item.p99} ms`)
             .join(', ')} (the seed's bar is 100 ms)`,
           `a real \`rampart serve\` process (NODE_ENV=production, LOG_LEVEL=warn); autocannon with ${CONNECTIONS} connections shares the 2 cores with it`,
+          "server GC: from the server's /metrics (prom-client's nodejs_gc_duration_seconds, old space used) before and after each measured run; a pause holds every request in flight for its length",
         ],
         data: { shape: shape.name, series, verdicts, pass: verdicts.every((verdict) => verdict.pass) },
       });

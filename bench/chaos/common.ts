@@ -1,5 +1,6 @@
 // What every chaos scenario shares: its timing, its result, the mixed load run around a
 // fault, and bounded waits for the database to settle afterwards.
+import { metricSamples } from '../lib.ts';
 import { type LoadEvent, type LoadRun, type RouteSummary, startLoad, summariseEvents } from '../mixed-load.ts';
 import type { Cluster } from './cluster.ts';
 import { type Seed, scenarioTraffic, storedDocuments, storedVotes } from './workload.ts';
@@ -145,10 +146,7 @@ export async function votesSettle(
 
 /** One series' value in an API's /metrics (e.g. `rampart_vote_backlog`), undefined when absent. */
 async function sampleOf(api: { url: string }, series: string): Promise<number | undefined> {
-  const response = await fetch(`${api.url}/metrics`);
-  if (!response.ok) throw new Error(`${api.url}/metrics answered ${response.status}`);
-  const line = (await response.text()).split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  return (await metricSamples(api.url, [series]))[series];
 }
 
 /**

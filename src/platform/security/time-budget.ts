@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { EdgeConfig } from '../../config.ts';
 import { AppError } from '../errors.ts';
 import { sendError } from '../http/error-handler.ts';
+import type { InFlightReplies } from '../http/in-flight.ts';
 
 export type RouteKind = keyof EdgeConfig['budgets'];
 
@@ -22,7 +23,7 @@ function routeKind(reply: FastifyReply): RouteKind {
   return request.routeOptions.config?.timeBudget ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write');
 }
 
-export function registerTimeBudgets(app: FastifyInstance, budgets: EdgeConfig['budgets'], inFlight: Set<FastifyReply>): void {
+export function registerTimeBudgets(app: FastifyInstance, budgets: EdgeConfig['budgets'], inFlight: InFlightReplies): void {
   // Budgets are enforced to within a tenth of the smallest one (and never coarser than 100 ms).
   const sweepEveryMs = Math.max(5, Math.min(100, Math.floor(Math.min(...Object.values(budgets)) / 10)));
   const sweeper = setInterval(() => {
