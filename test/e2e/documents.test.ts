@@ -88,7 +88,24 @@ describe.skipIf(skipWithoutChromium)('web UI: projects and documents', () => {
     await result.waitFor();
     expect(await result.getAttribute('role')).toBe('status');
     expect(await result.textContent()).toContain('3 files imported');
+    // The folder's own listing is held back: until it comes, the page still has the top
+    // folder's, and only that listing's paths under guide/ may show (tools/build.py once
+    // showed as guide/'s "build.py" there).
+    let releaseListing = () => {};
+    const listingHeld = new Promise<void>((resolve) => {
+      releaseListing = resolve;
+    });
+    const folderListing = /\/documents\?.*prefix=guide/;
+    await page.route(folderListing, async (route) => {
+      await listingHeld;
+      await route.continue();
+    });
     await page.getByRole('link', { name: 'guide/' }).click();
+    await page.getByRole('navigation', { name: 'Folder' }).getByRole('link', { name: 'guide' }).waitFor();
+    await row(page, 'guide/intro.md').waitFor();
+    expect(await row(page, 'tools/build.py').count()).toBe(0);
+    releaseListing();
+    await page.unroute(folderListing);
     await row(page, 'guide/intro.md').locator('.state-ready').waitFor();
     await row(page, 'guide/setup.md').waitFor();
     expect(await row(page, 'tools/build.py').count()).toBe(0);

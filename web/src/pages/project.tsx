@@ -112,7 +112,9 @@ export function ProjectPage(props: PageProps) {
       </Page>
     );
 
-  const list = documents.data?.documents ?? [];
+  // Until the folder's own listing arrives, the one on screen may be another folder's (the
+  // previous page's): only its paths under this prefix belong here.
+  const list = (documents.data?.documents ?? []).filter((document) => q !== '' || document.path.startsWith(prefix));
   const here = q ? list : list.filter((document) => !document.path.slice(prefix.length).includes('/'));
   const folders = q ? [] : foldersUnder(prefix, list);
 
