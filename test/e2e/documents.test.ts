@@ -105,7 +105,9 @@ describe.skipIf(skipWithoutChromium)('web UI: projects and documents', () => {
     await row(page, 'guide/intro.md').waitFor();
     expect(await row(page, 'tools/build.py').count()).toBe(0);
     releaseListing();
-    await page.unroute(folderListing);
+    // Waits for the held requests' handlers to send them on (a plain unroute may answer them
+    // first, and their continue() then throws "Route is already handled").
+    await page.unrouteAll({ behavior: 'wait' });
     await row(page, 'guide/intro.md').locator('.state-ready').waitFor();
     await row(page, 'guide/setup.md').waitFor();
     expect(await row(page, 'tools/build.py').count()).toBe(0);
