@@ -18,7 +18,7 @@ type Slotted = FastifyReply & { [SLOT]?: number };
  * survives minor collections, with its request, until the next full one. When requests wait
  * (a Redis round trip, any later macrotask), every request is in the Set at some move.
  * Measured with `rampart serve` at 1,000 authenticated reads a second (scale shape): old
- * space grew ~3 KB a request and minor pauses took 10-20 ms instead of 1-5 ms; an extra
+ * space grew ~3 KB a request and minor pauses took 10-20 ms instead of 1-3 ms; an extra
  * macrotask in the request path, with Redis out of it, did the same, and stopped doing it
  * with this structure. The reads bench's p99 (issue 13) is where it showed.
  */
